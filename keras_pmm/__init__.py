@@ -1,0 +1,5 @@
+"""keras-pmm: Parametric Matrix Models for Keras 3."""
+
+from keras_pmm import linalg
+
+__version__ = "0.1.0"

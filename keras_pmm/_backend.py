@@ -1,0 +1,36 @@
+"""The one place that knows which Keras backend is running.
+
+Everything else in keras-pmm uses `keras.ops` only. The helpers here answer
+questions that `keras.ops` cannot: whether a tensor holds concrete values
+(so that data-dependent input checks can run) or is being traced.
+"""
+
+import keras
+import numpy as np
+
+
+def is_concrete(x):
+    """Whether `x` holds values that can be inspected now.
+
+    Symbolic `KerasTensor`s, TensorFlow graph tensors, JAX tracers and
+    tensors inside `torch.compile` are not concrete; numpy arrays, eager TF
+    tensors, JAX arrays and ordinary torch tensors are.
+    """
+    if isinstance(x, (np.ndarray, np.generic, float, int)):
+        return True
+    if isinstance(x, keras.KerasTensor):
+        return False
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.executing_eagerly() and hasattr(x, "numpy")
+    if backend == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    if backend == "torch":
+        import torch
+
+        return not torch.compiler.is_compiling()
+    return False

@@ -1,0 +1,79 @@
+"""Input checks shared by linalg helpers, layers and models.
+
+Shape checks run on static shapes, always. Value checks (NaN/inf,
+Hermiticity) run only when the tensor holds concrete values, so they never
+break tracing under `jit`, `tf.function` or `torch.compile`.
+"""
+
+import numpy as np
+from keras import ops
+
+from keras_pmm import _backend
+
+
+def check_positive_int(value, name):
+    """Raises unless `value` is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def check_choice(value, name, choices):
+    """Raises unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ValueError(
+            f"`{name}` must be one of {sorted(choices)}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def check_square(shape, name):
+    """Raises unless `shape` ends in two equal (or unknown) dimensions."""
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise ValueError(
+            f"`{name}` must have shape (..., n, n). Received: {name}.shape={shape}"
+        )
+    rows, cols = shape[-2], shape[-1]
+    if rows is not None and cols is not None and rows != cols:
+        raise ValueError(
+            f"`{name}` must be square in its last two axes, shape (..., n, n). "
+            f"Received: {name}.shape={shape}"
+        )
+    return shape
+
+
+def check_finite(x, name):
+    """Raises if a concrete `x` holds NaN or inf; skips traced tensors."""
+    if not _backend.is_concrete(x):
+        return
+    values = np.asarray(ops.convert_to_numpy(x))
+    if not np.issubdtype(values.dtype, np.number):
+        return
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"`{name}` must be finite, but {int(bad.sum())} of its {values.size} "
+            f"entries are NaN or inf (first at index {first}: "
+            f"{values[first]!r})."
+        )
+
+
+def check_hermitian(x, name, rtol=1e-5):
+    """Raises if a concrete `x` is not Hermitian to relative tolerance `rtol`."""
+    check_square(x.shape, name)
+    if not _backend.is_concrete(x):
+        return
+    check_finite(x, name)
+    values = np.asarray(ops.convert_to_numpy(x))
+    deviation = np.abs(values - np.conj(np.swapaxes(values, -1, -2))).max(initial=0.0)
+    scale = np.abs(values).max(initial=0.0)
+    if deviation > rtol * max(scale, 1e-30):
+        kind = "Hermitian" if np.iscomplexobj(values) else "symmetric"
+        raise ValueError(
+            f"`{name}` must be {kind}: max |{name} - {name}^H| = {deviation:.3g} "
+            f"exceeds rtol * max |{name}| = {rtol * scale:.3g}."
+        )
