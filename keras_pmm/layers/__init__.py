@@ -1,0 +1,17 @@
+"""PMM layers: primary matrices, the image encoder and read-outs."""
+
+from keras_pmm.layers.affine_hermitian import AffineHermitian
+from keras_pmm.layers.block_gram_encoder import BlockGramEncoder
+from keras_pmm.layers.class_hamiltonians import ClassHamiltonians
+from keras_pmm.layers.eigenvalue_readout import EigenvalueReadout
+from keras_pmm.layers.matrix_input_hermitian import MatrixInputHermitian
+from keras_pmm.layers.observable_readout import ObservableReadout
+
+__all__ = [
+    "AffineHermitian",
+    "BlockGramEncoder",
+    "ClassHamiltonians",
+    "EigenvalueReadout",
+    "MatrixInputHermitian",
+    "ObservableReadout",
+]

@@ -1,0 +1,104 @@
+"""Per-class Hamiltonians of the image PMM."""
+
+import keras
+from keras import ops
+
+from keras_pmm import _validation
+from keras_pmm.initializers import GOE
+from keras_pmm.linalg.hermitian import hermitian_from_packed, packed_size
+
+
+@keras.saving.register_keras_serializable(package="keras_pmm")
+class ClassHamiltonians(keras.layers.Layer):
+    """One Hamiltonian per class from a shared encoding: H_c = D_c M D_c^T + B_c.
+
+    M is the (n x n) symmetric encoding of an input (for images, from
+    `BlockGramEncoder`); each class c has its own map D_c (m x n) and
+    symmetric offset B_c (m x m). Weights: C * (m*n + m(m+1)/2).
+
+    Args:
+        num_classes: number of Hamiltonians C, >= 1.
+        size: m, the size of each H_c; defaults to n.
+        projection_initializer: initializer of D_c; normal with stddev
+            1/sqrt(n) by default.
+        offset_initializer: initializer of B_c (packed); GOE of scale 1.
+        projection_regularizer, offset_regularizer: optional regularizers.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: (batch, n, n) symmetric matrices.
+
+    Returns:
+        (batch, C, m, m) symmetric matrices.
+
+    Example:
+    >>> layer = ClassHamiltonians(num_classes=10)
+    >>> layer(np.zeros((2, 5, 5), "float32")).shape
+    (2, 10, 5, 5)
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        size=None,
+        projection_initializer=None,
+        offset_initializer=None,
+        projection_regularizer=None,
+        offset_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
+        self.size = None if size is None else _validation.check_positive_int(size, "size")
+        self.projection_initializer = (
+            None if projection_initializer is None else keras.initializers.get(projection_initializer)
+        )
+        self.offset_initializer = keras.initializers.get(offset_initializer or GOE(1.0))
+        self.projection_regularizer = keras.regularizers.get(projection_regularizer)
+        self.offset_regularizer = keras.regularizers.get(offset_regularizer)
+
+    def build(self, input_shape):
+        _validation.check_square(input_shape, "inputs")
+        n = input_shape[-1]
+        if n is None:
+            raise ValueError(f"The input matrix size must be known. Received: input_shape={input_shape}")
+        self._output_size = self.size or n
+        self.projection_initializer = self.projection_initializer or keras.initializers.RandomNormal(
+            stddev=1.0 / n**0.5
+        )
+        self.projections = self.add_weight(
+            name="projections",
+            shape=(self.num_classes, self._output_size, n),
+            initializer=self.projection_initializer,
+            regularizer=self.projection_regularizer,
+        )
+        self.offsets = self.add_weight(
+            name="offsets",
+            shape=(self.num_classes, packed_size(self._output_size)),
+            initializer=self.offset_initializer,
+            regularizer=self.offset_regularizer,
+        )
+        self.input_spec = keras.InputSpec(ndim=3, axes={-2: n, -1: n})
+
+    def call(self, inputs):
+        projected = ops.einsum("cam,zmk,cbk->zcab", self.projections, inputs, self.projections)
+        return projected + hermitian_from_packed(self.offsets)
+
+    def compute_output_shape(self, input_shape):
+        size = self.size or input_shape[-1]
+        return (input_shape[0], self.num_classes, size, size)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "size": self.size,
+            "projection_initializer": (
+                None
+                if self.projection_initializer is None
+                else keras.initializers.serialize(self.projection_initializer)
+            ),
+            "offset_initializer": keras.initializers.serialize(self.offset_initializer),
+            "projection_regularizer": keras.regularizers.serialize(self.projection_regularizer),
+            "offset_regularizer": keras.regularizers.serialize(self.offset_regularizer),
+        }
