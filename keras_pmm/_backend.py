@@ -12,13 +12,14 @@ import numpy as np
 def is_concrete(x):
     """Whether `x` holds values that can be inspected now.
 
-    Symbolic `KerasTensor`s, TensorFlow graph tensors, JAX tracers and
-    tensors inside `torch.compile` are not concrete; numpy arrays, eager TF
-    tensors, JAX arrays and ordinary torch tensors are.
+    Symbolic `KerasTensor`s, TensorFlow graph tensors, JAX tracers, tensors
+    inside `torch.compile` and non-tensors (datasets, generators) are not
+    concrete; numpy arrays, eager TF tensors, JAX arrays and ordinary torch
+    tensors are.
     """
     if isinstance(x, (np.ndarray, np.generic, float, int)):
         return True
-    if isinstance(x, keras.KerasTensor):
+    if isinstance(x, keras.KerasTensor) or not keras.ops.is_tensor(x):
         return False
     backend = keras.backend.backend()
     if backend == "tensorflow":

@@ -1,0 +1,1 @@
+"""Data set loaders (MNIST, Fashion-MNIST, EMNIST) from IDX files."""

@@ -1,0 +1,97 @@
+"""Affine AO-PMM for classification of feature vectors."""
+
+import keras
+from keras import ops
+
+from keras_pmm import _validation
+from keras_pmm.layers import AffineHermitian, ObservableReadout
+from keras_pmm.models.pmm_task import PMMTask
+
+
+def _check_temperature(temperature):
+    if not temperature > 0:
+        raise ValueError(f"`temperature` must be positive. Received: temperature={temperature!r}")
+    return float(temperature)
+
+
+@keras.saving.register_keras_serializable(package="keras_pmm")
+class PMMClassifier(PMMTask):
+    """Affine AO-PMM classifier returning class probabilities.
+
+    H(x) = A_0 + sum_i x_i A_i; one observable read-out per class gives z_c,
+    and p_c = softmax(z_c / temperature). Compiled with Adam(1e-2), sparse
+    categorical cross-entropy and accuracy.
+
+    Parameters, for p features and L = packed_size(n, field):
+        (p + 1) L + num_classes * (P * L + 1),   P = r(r+1)/2 or 1.
+
+    Args:
+        num_classes: number of classes, >= 2.
+        n, r, decoder, field, which, method, commutator_penalty: as for
+            `PMMRegressor`.
+        temperature: softmax temperature, > 0.
+        **kwargs: `keras.Model` arguments.
+
+    Example:
+    >>> model = PMMClassifier(num_classes=3, n=4, r=2)
+    >>> model.predict(np.zeros((2, 5), "float32"), verbose=0).shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        n=6,
+        r=2,
+        decoder="pairwise",
+        field="real",
+        which="lowest",
+        method="lapack",
+        temperature=1.0,
+        commutator_penalty=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
+        if self.num_classes < 2:
+            raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={num_classes}")
+        self.n = n
+        self.r = r
+        self.decoder = decoder
+        self.field = field
+        self.which = which
+        self.method = method
+        self.temperature = _check_temperature(temperature)
+        self.commutator_penalty = commutator_penalty
+        self.primary = AffineHermitian(
+            n, field=field, commutator_penalty=commutator_penalty, name="primary"
+        )
+        self.readout = ObservableReadout(
+            self.num_classes, r, which=which, decoder=decoder, field=field, method=method,
+            name="readout",
+        )
+        self.compile()
+
+    def call(self, inputs):
+        logits = self.readout(self.primary(inputs))
+        return ops.softmax(logits / self.temperature, axis=-1)
+
+    def default_loss(self):
+        return keras.losses.SparseCategoricalCrossentropy()
+
+    def default_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "n": self.n,
+            "r": self.r,
+            "decoder": self.decoder,
+            "field": self.field,
+            "which": self.which,
+            "method": self.method,
+            "temperature": self.temperature,
+            "commutator_penalty": self.commutator_penalty,
+        }
