@@ -1,0 +1,27 @@
+"""Pytest configuration shared by the whole suite."""
+
+import os
+
+import keras
+import pytest
+
+DATA_DIR = os.environ.get(
+    "KERAS_PMM_DATA_DIR",
+    os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same random state."""
+    keras.utils.set_random_seed(1234)
+    yield
+
+
+@pytest.fixture
+def data_dir():
+    """Folder with the real MNIST / Fashion-MNIST IDX files (skips if absent)."""
+    path = os.path.abspath(DATA_DIR)
+    if not os.path.isfile(os.path.join(path, "mnist", "train-images-idx3-ubyte.gz")):
+        pytest.skip(f"real data sets not found in {path}; set KERAS_PMM_DATA_DIR")
+    return path

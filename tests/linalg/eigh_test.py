@@ -1,0 +1,146 @@
+"""eigh: values and vectors against numpy, gradients, degenerate spectra, bad input."""
+
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_pmm import linalg
+from tests.test_case import gradient, random_hermitian, to_numpy, with_spectrum
+
+METHODS = ["lapack", "jacobi"]
+FIELDS = ["real", "complex"]
+
+
+def _check_decomposition(h, values, vectors, atol):
+    h = h.astype("complex128" if np.iscomplexobj(h) else "float64")
+    scale = max(np.abs(np.linalg.eigvalsh(h)).max(), 1e-30)
+    np.testing.assert_allclose(values, np.linalg.eigvalsh(h), atol=atol * scale)
+    assert np.all(np.diff(values, axis=-1) >= -atol * scale), "eigenvalues must ascend"
+    residual = h @ vectors - vectors * values[..., None, :]
+    assert np.abs(residual).max() <= 10 * atol * scale
+    gram = np.conj(np.swapaxes(vectors, -1, -2)) @ vectors
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(h.shape[-1]), gram.shape), atol=10 * atol)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("n", [1, 2, 3, 8])
+def test_eigh_matches_numpy(method, field, n):
+    h = random_hermitian((16, n, n), field, seed=n)
+    values, vectors = linalg.eigh(h, method=method)
+    values, vectors = to_numpy(values), to_numpy(vectors)
+    assert values.dtype == np.float32
+    assert np.iscomplexobj(vectors) == (field == "complex")
+    _check_decomposition(h, values, vectors, atol=2e-6)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("n", [4, 8, 16, 32])
+def test_jacobi_within_1e_5_of_lapack(field, n):
+    """DESIGN target: |l_jacobi - l_lapack| <= 1e-5 ||H||_2 in float32, n <= 32."""
+    random = random_hermitian((32, n, n), field, seed=100 + n)
+    spectrum = np.concatenate([np.repeat(np.arange(1.0, n // 4 + 1), 3), np.linspace(-2, 3, n)])[:n]
+    degenerate = with_spectrum(spectrum, seed=n, field=field).astype(random.dtype)
+    for h in (random, degenerate[None]):
+        jacobi = to_numpy(linalg.eigh(h, method="jacobi")[0])
+        lapack = to_numpy(linalg.eigh(h, method="lapack")[0])
+        norm = np.abs(lapack).max(axis=-1, keepdims=True)
+        assert (np.abs(jacobi - lapack) / norm).max() <= 1e-5
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_eigh_handles_zero_identity_and_float64(method):
+    for h in (np.zeros((2, 5, 5), "float32"), np.broadcast_to(np.eye(5, dtype="float32"), (2, 5, 5))):
+        values, vectors = linalg.eigh(h, method=method)
+        np.testing.assert_allclose(to_numpy(values), np.diagonal(h, axis1=1, axis2=2), atol=1e-6)
+        gram = np.swapaxes(to_numpy(vectors), 1, 2) @ to_numpy(vectors)
+        np.testing.assert_allclose(gram, np.broadcast_to(np.eye(5), gram.shape), atol=1e-6)
+    values, _ = linalg.eigh(random_hermitian((2, 4, 4), dtype="float16"), method=method)
+    assert to_numpy(values).dtype == np.float32, "float16 input is solved in float32"
+
+
+def _phase_invariant_loss(field, n, method, decoder):
+    """Weighted low eigenvalues plus |v_i^H D v_j|^2 over a block of pairs."""
+    weights = np.arange(1.0, 4.0)
+
+    def numpy_loss(h):
+        values, vectors = np.linalg.eigh(h)
+        amplitudes = np.conj(vectors.T) @ decoder @ vectors
+        return np.sum(values[:3] * weights) + np.sum(np.abs(amplitudes[:2, :3]) ** 2)
+
+    def keras_loss(parameters):
+        h = ops.view_as_complex(parameters) if field == "complex" else parameters
+        values, vectors = linalg.eigh(h, method=method, validate=False)
+        d = ops.convert_to_tensor(decoder.astype("float32"))
+        if field == "complex":
+            re, im = ops.real(vectors), ops.imag(vectors)
+            amp_re = ops.matmul(ops.transpose(re), ops.matmul(d, re)) + ops.matmul(ops.transpose(im), ops.matmul(d, im))
+            amp_im = ops.matmul(ops.transpose(re), ops.matmul(d, im)) - ops.matmul(ops.transpose(im), ops.matmul(d, re))
+            squared = ops.square(amp_re) + ops.square(amp_im)
+        else:
+            squared = ops.square(ops.matmul(ops.transpose(vectors), ops.matmul(d, vectors)))
+        return ops.sum(values[:3] * weights.astype("float32")) + ops.sum(squared[:2, :3])
+
+    return numpy_loss, keras_loss
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("field", FIELDS)
+def test_gradient_matches_float64_finite_differences(method, field):
+    n = 5
+    rng = np.random.default_rng(7)
+    decoder = random_hermitian((n, n), seed=3).astype("float64")
+    h = random_hermitian((n, n), field, seed=11).astype("complex128" if field == "complex" else "float64")
+    numpy_loss, keras_loss = _phase_invariant_loss(field, n, method, decoder)
+    parameters = np.stack([h.real, h.imag], -1) if field == "complex" else h
+    grad = gradient(keras_loss, parameters.astype("float32"))
+    for _ in range(4):
+        direction = random_hermitian((n, n), field, seed=int(rng.integers(1000))).astype(h.dtype)
+        step = 1e-6
+        finite_difference = (numpy_loss(h + step * direction) - numpy_loss(h - step * direction)) / (2 * step)
+        packed_direction = np.stack([direction.real, direction.imag], -1) if field == "complex" else direction
+        analytic = np.sum(grad * packed_direction)
+        assert abs(analytic - finite_difference) <= 2e-5 * max(1.0, abs(finite_difference))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    "h, bound",
+    [
+        (np.zeros((4, 4)), 1e3),
+        (np.eye(4), 1e3),
+        (np.diag([1.0, 1.0, 2.0, 2.0]), 1e3),
+        # A true gap of 1e-4: the exact gradient is ~1/gap, so large but finite
+        # and below the broadening cap 1 / (2 * 1e-6 * spectral radius).
+        (with_spectrum([0.0, 1.0, 1.0 + 1e-4, 2.0]), 1e6),
+    ],
+    ids=["zero", "identity", "repeated", "near_degenerate"],
+)
+def test_gradients_finite_at_degenerate_spectra(method, h, bound):
+    decoder = ops.convert_to_tensor(random_hermitian((4, 4), seed=5))
+
+    def loss(t):
+        values, vectors = linalg.eigh(t, method=method, validate=False)
+        amplitudes = ops.matmul(ops.transpose(vectors), ops.matmul(decoder, vectors))
+        return ops.sum(values) + ops.sum(ops.square(amplitudes[:2, :2])) + ops.sum(ops.square(vectors[:, :2]))
+
+    grad = gradient(loss, h.astype("float32"))
+    assert np.all(np.isfinite(grad))
+    assert np.abs(grad).max() < bound
+
+
+def test_bad_input_raises_clear_errors():
+    with pytest.raises(ValueError, match=r"square.*h.shape=\(3, 4\)"):
+        linalg.eigh(np.zeros((3, 4), "float32"))
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., n, n\).*h.shape=\(3,\)"):
+        linalg.eigh(np.zeros((3,), "float32"))
+    with pytest.raises(ValueError, match="must be symmetric"):
+        linalg.eigh(np.array([[1.0, 2.0], [0.0, 1.0]], "float32"))
+    with pytest.raises(ValueError, match="must be Hermitian"):
+        linalg.eigh(np.array([[1.0, 1j], [1j, 1.0]], "complex64"))
+    with pytest.raises(ValueError, match="must be finite.*nan"):
+        linalg.eigh(np.array([[np.nan, 0.0], [0.0, 1.0]], "float32"))
+    with pytest.raises(ValueError, match="method='qr'"):
+        linalg.eigh(np.eye(2, dtype="float32"), method="qr")
+    with pytest.raises(ValueError, match="sweeps=0"):
+        linalg.jacobi_eigh(np.eye(2, dtype="float32"), sweeps=0)

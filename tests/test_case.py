@@ -1,0 +1,133 @@
+"""Shared helpers of the keras-pmm test suite (the `TestCase` of STYLE.md)."""
+
+import os
+import tempfile
+
+import keras
+import numpy as np
+from keras import ops
+
+
+def to_numpy(x):
+    """numpy view of a backend tensor (complex kept)."""
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def random_hermitian(shape, field="real", seed=0, dtype=None):
+    """Random real symmetric / complex Hermitian numpy matrices of `shape` (..., n, n)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=shape)
+    if field == "complex":
+        a = a + 1j * rng.normal(size=shape)
+    h = (a + np.conj(np.swapaxes(a, -1, -2))) / 2
+    return h.astype(dtype or ("complex64" if field == "complex" else "float32"))
+
+
+def with_spectrum(eigenvalues, seed=0, field="real"):
+    """Q diag(eigenvalues) Q^H for a random orthogonal/unitary Q (numpy float64)."""
+    eigenvalues = np.asarray(eigenvalues, dtype="float64")
+    n = eigenvalues.shape[-1]
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(n, n)) + (1j * rng.normal(size=(n, n)) if field == "complex" else 0)
+    q, _ = np.linalg.qr(a)
+    return (q * eigenvalues) @ np.conj(q.T)
+
+
+def gradient(function, x):
+    """d sum(function(x)) / dx for a real-valued function, on any backend."""
+    backend = keras.backend.backend()
+    x = ops.convert_to_tensor(x)
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda t: ops.sum(function(t)))(x))
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            value = ops.sum(function(x))
+        return tape.gradient(value, x).numpy()
+    import torch
+
+    x = x.detach().clone().requires_grad_(True)
+    ops.sum(function(x)).backward()
+    return x.grad.numpy()
+
+
+@keras.saving.register_keras_serializable(package="keras_pmm_tests")
+class _RealFeatures(keras.layers.Layer):
+    """Flattens any (possibly complex) tensor into real features, for fit tests."""
+
+    def call(self, inputs):
+        flat = ops.reshape(inputs, (ops.shape(inputs)[0], -1))
+        if "complex" in keras.backend.standardize_dtype(inputs.dtype):
+            return ops.concatenate([ops.real(flat), ops.imag(flat)], axis=-1)
+        return flat
+
+
+class TestCase:
+    """Common checks for every keras-pmm layer and model."""
+
+    def save_and_load(self, model):
+        path = os.path.join(tempfile.mkdtemp(), "model.keras")
+        model.save(path)
+        return keras.saving.load_model(path)
+
+    def assert_allclose(self, actual, expected, atol=1e-5, rtol=1e-5):
+        np.testing.assert_allclose(to_numpy(actual), to_numpy(expected), atol=atol, rtol=rtol)
+
+    def run_layer_test(self, make_layer, input_data, expected_output_shape, expected_num_params,
+                       expected_dtype="float32"):
+        """Symbolic and eager shapes, parameters, config, one fit step, .keras round trip."""
+        batch_shape = input_data.shape
+        layer = make_layer()
+        symbolic = layer(keras.Input(batch_shape[1:], dtype=input_data.dtype, batch_size=None))
+        assert tuple(symbolic.shape) == (None,) + tuple(expected_output_shape)
+        assert keras.backend.standardize_dtype(symbolic.dtype) == expected_dtype
+        assert layer.count_params() == expected_num_params
+
+        eager_layer = make_layer()
+        eager = eager_layer(input_data)
+        assert tuple(eager.shape) == (batch_shape[0],) + tuple(expected_output_shape)
+        assert keras.backend.standardize_dtype(eager.dtype) == expected_dtype
+        assert np.all(np.isfinite(to_numpy(eager)))
+        assert tuple(eager_layer.compute_output_shape(batch_shape)) == tuple(eager.shape)
+
+        config = eager_layer.get_config()
+        rebuilt = type(eager_layer).from_config(config)
+        assert rebuilt.get_config() == config
+
+        inputs = keras.Input(batch_shape[1:], dtype=input_data.dtype)
+        model = keras.Model(inputs, _RealFeatures()(make_layer()(inputs)))
+        model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+        target = np.zeros((batch_shape[0],) + tuple(model.output_shape[1:]), "float32")
+        before = [to_numpy(w).copy() for w in model.trainable_weights]
+        history = model.fit(input_data, target, epochs=1, batch_size=batch_shape[0], verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        if before:
+            after = [to_numpy(w) for w in model.trainable_weights]
+            assert any(not np.array_equal(b, a) for b, a in zip(before, after))
+
+        reloaded = self.save_and_load(model)
+        np.testing.assert_array_equal(
+            model.predict(input_data, verbose=0), reloaded.predict(input_data, verbose=0)
+        )
+
+    def run_model_test(self, make_model, x, y, expected_output_shape, expected_num_params):
+        """Compiled defaults, one fit step, parameters, config and .keras round trip."""
+        model = make_model()
+        assert model.compiled
+        history = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        predictions = model.predict(x, verbose=0)
+        assert predictions.shape == (len(x),) + tuple(expected_output_shape)
+        assert model.count_params() == expected_num_params
+        symbolic = model.compute_output_spec(keras.KerasTensor((None,) + x.shape[1:], x.dtype))
+        assert tuple(symbolic.shape) == (None,) + tuple(expected_output_shape)
+        rebuilt = type(model).from_config(model.get_config())
+        assert rebuilt.get_config() == model.get_config()
+        reloaded = self.save_and_load(model)
+        np.testing.assert_array_equal(predictions, reloaded.predict(x, verbose=0))
+        reloaded.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
+        return model
