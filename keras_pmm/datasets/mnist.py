@@ -35,7 +35,7 @@ def _resolve_folder(name, data_dir):
         return None
     base = pathlib.Path(data_dir).expanduser()
     for folder in (base / name, base):
-        if (folder / _FILES[0]).is_file():
+        if all((folder / file).is_file() for file in _FILES):
             return folder
     raise FileNotFoundError(
         f"No {name} IDX files in {base / name} or {base} (looked for {', '.join(_FILES)}). "

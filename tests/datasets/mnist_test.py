@@ -1,0 +1,218 @@
+"""MNIST / Fashion-MNIST loaders: real files, folder layouts, env variable, download path."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pmm import datasets
+from keras_pmm.datasets import DATA_DIR_VARIABLE, load_fashion_mnist, load_mnist
+from tests.datasets.idx_writer import write_idx
+
+FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+# name, loader, keras download module, subfolder, published facts of the real release:
+# first five train / test labels and the class counts of each split.
+DATASETS = [
+    pytest.param(
+        load_mnist, keras.datasets.mnist, "mnist",
+        [5, 0, 4, 1, 9], [7, 2, 1, 0, 4],
+        [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+        [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+        id="mnist",
+    ),
+    pytest.param(
+        load_fashion_mnist, keras.datasets.fashion_mnist, "fashion-mnist",
+        [9, 0, 0, 3, 0], [9, 2, 1, 1, 6], [6000] * 10, [1000] * 10,
+        id="fashion-mnist",
+    ),
+]
+LOADERS = [
+    pytest.param(load_mnist, keras.datasets.mnist, "mnist", id="mnist"),
+    pytest.param(load_fashion_mnist, keras.datasets.fashion_mnist, "fashion-mnist",
+                 id="fashion-mnist"),
+]
+
+
+@pytest.fixture
+def no_download(monkeypatch):
+    """Replaces both Keras downloads by a function that records calls and fails the test."""
+    calls = []
+
+    def refuse():
+        calls.append(True)
+        raise AssertionError("the download path must not be reached")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", refuse)
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", refuse)
+    return calls
+
+
+def _fake_folder(folder, n_train=4, n_test=2):
+    """Small, valid IDX files under the canonical names (their sha256 is not the published one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for file, n, images in zip(FILES, (n_train, n_train, n_test, n_test), (True, False) * 2):
+        shape = (n, 28, 28) if images else (n,)
+        write_idx(folder / file, rng.integers(0, 10, size=shape, dtype="uint8"))
+    return folder
+
+
+def _assert_split_shapes(result):
+    (x_train, y_train), (x_test, y_test) = result
+    assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8
+    assert y_train.shape == (60000,) and y_test.shape == (10000,)
+    assert x_test.shape == (10000, 28, 28) and x_test.dtype == np.uint8
+    return (x_train, y_train), (x_test, y_test)
+
+
+@pytest.mark.parametrize("load, module, name, train_head, test_head, train_counts, test_counts",
+                         DATASETS)
+def test_real_data_shapes_labels_and_classes(data_dir, no_download, load, module, name,
+                                             train_head, test_head, train_counts, test_counts):
+    (x_train, y_train), (x_test, y_test) = _assert_split_shapes(load(data_dir))
+    for labels, head, counts in ((y_train, train_head, train_counts),
+                                 (y_test, test_head, test_counts)):
+        assert np.issubdtype(labels.dtype, np.integer)
+        assert labels.min() == 0 and labels.max() == 9
+        np.testing.assert_array_equal(np.unique(labels), np.arange(10))
+        np.testing.assert_array_equal(labels[:5], head)
+        np.testing.assert_array_equal(np.bincount(labels, minlength=10), counts)
+    assert x_train.min() == 0 and x_train.max() == 255
+    assert not np.array_equal(x_train[0], x_train[1])
+    assert no_download == []
+
+
+def test_folder_holding_the_files_directly(data_dir, no_download):
+    (_, y_train), (x_test, _) = _assert_split_shapes(load_mnist(os.path.join(data_dir, "mnist")))
+    np.testing.assert_array_equal(y_train[:5], [5, 0, 4, 1, 9])
+    assert x_test.dtype == np.uint8
+    assert no_download == []
+
+
+def test_environment_variable_is_honoured(data_dir, no_download, monkeypatch):
+    monkeypatch.setenv(DATA_DIR_VARIABLE, data_dir)
+    (_, y_train), _ = _assert_split_shapes(load_fashion_mnist())
+    np.testing.assert_array_equal(y_train[:5], [9, 0, 0, 3, 0])
+    assert no_download == []
+
+
+def test_data_dir_argument_wins_over_environment_variable(data_dir, no_download, monkeypatch,
+                                                          tmp_path):
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(tmp_path / "nowhere"))
+    (_, y_train), _ = _assert_split_shapes(load_mnist(data_dir))
+    np.testing.assert_array_equal(y_train[:5], [5, 0, 4, 1, 9])
+
+
+def test_data_set_in_the_wrong_folder_fails_its_checksum(data_dir, no_download):
+    with pytest.raises(ValueError, match="Checksum mismatch") as info:
+        load_mnist(os.path.join(data_dir, "fashion-mnist"))
+    assert "train-images-idx3-ubyte.gz" in str(info.value)
+
+
+@pytest.mark.parametrize("load, module, name", LOADERS)
+@pytest.mark.parametrize("layout", ["subfolder", "flat"])
+def test_generated_files_under_canonical_names_fail_the_published_checksum(
+        tmp_path, no_download, load, module, name, layout):
+    folder = _fake_folder(tmp_path / name if layout == "subfolder" else tmp_path)
+    with pytest.raises(ValueError, match="Checksum mismatch") as info:
+        load(tmp_path)
+    message = str(info.value)
+    assert str(folder / FILES[0]) in message
+    assert "expected sha256 " in message and " got " in message
+    assert no_download == []
+
+
+def test_subfolder_is_preferred_over_files_at_the_top(tmp_path, no_download):
+    _fake_folder(tmp_path)
+    _fake_folder(tmp_path / "mnist")
+    with pytest.raises(ValueError, match="Checksum mismatch") as info:
+        load_mnist(tmp_path)
+    assert str(tmp_path / "mnist" / FILES[0]) in str(info.value)
+
+
+@pytest.mark.parametrize("load, module, name", LOADERS)
+@pytest.mark.parametrize("via", ["argument", "environment"])
+def test_missing_folder_names_where_it_looked(tmp_path, no_download, monkeypatch, load, module,
+                                              name, via):
+    missing = tmp_path / "no-such-folder"
+    if via == "environment":
+        monkeypatch.setenv(DATA_DIR_VARIABLE, str(missing))
+        call = load
+    else:
+        monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
+
+        def call():
+            return load(str(missing))
+    with pytest.raises(FileNotFoundError) as info:
+        call()
+    message = str(info.value)
+    assert str(missing / name) in message
+    assert str(missing) in message
+    assert FILES[0] in message
+    assert "data_dir" in message and DATA_DIR_VARIABLE in message
+    assert no_download == []
+
+
+def test_folder_with_some_files_missing_names_where_it_looked(tmp_path, no_download):
+    folder = _fake_folder(tmp_path / "mnist")
+    (folder / FILES[3]).unlink()
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist(tmp_path)
+    message = str(info.value)
+    assert str(folder) in message and FILES[3] in message
+    assert "data_dir" in message and DATA_DIR_VARIABLE in message
+
+
+def test_folder_of_another_data_set_is_not_used(tmp_path, no_download):
+    _fake_folder(tmp_path / "fashion-mnist")
+    with pytest.raises(FileNotFoundError, match="No mnist IDX files"):
+        load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("load, module, name", LOADERS)
+@pytest.mark.parametrize("environment", [None, ""])
+def test_without_data_dir_or_variable_the_download_is_used(monkeypatch, load, module, name,
+                                                           environment):
+    if environment is None:
+        monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(DATA_DIR_VARIABLE, environment)
+    expected = ((np.zeros((2, 28, 28), "uint8"), np.array([3, 4], "uint8")),
+                (np.ones((1, 28, 28), "uint8"), np.array([5], "uint8")))
+    calls = []
+
+    def fake_download():
+        calls.append(True)
+        return expected
+
+    monkeypatch.setattr(module, "load_data", fake_download)
+    assert load() is expected
+    assert calls == [True]
+
+
+@pytest.mark.parametrize("load, module, name", LOADERS)
+def test_offline_download_says_how_to_point_at_a_folder(monkeypatch, load, module, name):
+    monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
+    cause = OSError("[Errno -3] Temporary failure in name resolution")
+
+    def offline():
+        raise cause
+
+    monkeypatch.setattr(module, "load_data", offline)
+    with pytest.raises(RuntimeError) as info:
+        load()
+    message = str(info.value)
+    assert f"Could not download {name}" in message
+    assert "Offline?" in message
+    assert "data_dir=" in message and DATA_DIR_VARIABLE in message
+    assert "name resolution" in message
+    assert info.value.__cause__ is cause
+
+
+def test_public_names():
+    assert DATA_DIR_VARIABLE == "KERAS_PMM_DATA_DIR"
+    assert set(datasets.__all__) == {"DATA_DIR_VARIABLE", "load_fashion_mnist", "load_mnist",
+                                     "read_idx"}
