@@ -49,7 +49,10 @@ def check_finite(x, name):
     """Raises if a concrete `x` holds NaN or inf; skips traced tensors."""
     if not _backend.is_concrete(x):
         return
-    values = np.asarray(ops.convert_to_numpy(x))
+    _check_finite_values(np.asarray(ops.convert_to_numpy(x)), name)
+
+
+def _check_finite_values(values, name):
     if not np.issubdtype(values.dtype, np.number):
         return
     bad = ~np.isfinite(values)
@@ -67,8 +70,8 @@ def check_hermitian(x, name, rtol=1e-5):
     check_square(x.shape, name)
     if not _backend.is_concrete(x):
         return
-    check_finite(x, name)
     values = np.asarray(ops.convert_to_numpy(x))
+    _check_finite_values(values, name)
     deviation = np.abs(values - np.conj(np.swapaxes(values, -1, -2))).max(initial=0.0)
     scale = np.abs(values).max(initial=0.0)
     if deviation > rtol * max(scale, 1e-30):

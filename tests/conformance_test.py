@@ -90,7 +90,7 @@ class ModelCase:
 
 MODEL_CASES = [
     ModelCase(
-        "regressor_observable", lambda: models.PMMRegressor(outputs=2, n=4, r=2),
+        "regressor_observable", lambda: models.PMMRegressor(num_outputs=2, n=4, r=2),
         _features(8, 3), _features(8, 2), (2,), (3 + 1) * L(4) + 2 * (3 * L(4) + 1),
     ),
     ModelCase(

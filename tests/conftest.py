@@ -5,9 +5,8 @@ import os
 import keras
 import pytest
 
-DATA_DIR = os.environ.get(
-    "KERAS_PMM_DATA_DIR",
-    os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets"),
+DATA_DIR = os.environ.get("KERAS_PMM_DATA_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "shared", "datasets"
 )
 
 
@@ -20,8 +19,11 @@ def _seeded():
 
 @pytest.fixture
 def data_dir():
-    """Folder with the real MNIST / Fashion-MNIST IDX files (skips if absent)."""
+    """Folder with the real MNIST / Fashion-MNIST IDX files (fails if absent)."""
     path = os.path.abspath(DATA_DIR)
     if not os.path.isfile(os.path.join(path, "mnist", "train-images-idx3-ubyte.gz")):
-        pytest.skip(f"real data sets not found in {path}; set KERAS_PMM_DATA_DIR")
+        pytest.fail(
+            f"Real data sets not found in {path}: set KERAS_PMM_DATA_DIR to a folder "
+            "with mnist/ and fashion-mnist/ IDX files (see README)."
+        )
     return path

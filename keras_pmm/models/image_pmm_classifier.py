@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import BlockGramEncoder, ClassHamiltonians, ObservableReadout
 from keras_pmm.models.pmm_classifier import PMMClassifier, _check_temperature
 from keras_pmm.models.pmm_task import PMMTask
@@ -67,9 +68,11 @@ class ImagePMMClassifier(PMMTask):
         self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
         self.image_shape = tuple(image_shape)
         self.block_shape = tuple(block_shape)
-        self.n = n
+        self.n = _validation.check_positive_int(n, "n")
         self.hamiltonian_size = hamiltonian_size
-        self.r = r
+        self.r = check_selection(
+            r, n if hamiltonian_size is None else hamiltonian_size, which
+        )
         self.decoder = decoder
         self.which = which
         self.method = method

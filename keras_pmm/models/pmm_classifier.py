@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import AffineHermitian, ObservableReadout
 from keras_pmm.models.pmm_task import PMMTask
 
@@ -55,8 +56,8 @@ class PMMClassifier(PMMTask):
         self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
         if self.num_classes < 2:
             raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={num_classes}")
-        self.n = n
-        self.r = r
+        self.n = _validation.check_positive_int(n, "n")
+        self.r = check_selection(r, n, which)
         self.decoder = decoder
         self.field = field
         self.which = which

@@ -3,6 +3,7 @@
 import keras
 
 from keras_pmm import _validation
+from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import AffineHermitian, EigenvalueReadout, ObservableReadout
 from keras_pmm.models.pmm_task import PMMTask
 
@@ -13,17 +14,17 @@ READOUTS = ("observable", "eigenvalue")
 class PMMRegressor(PMMTask):
     """Affine PMM regressor: H(x) = A_0 + sum_i x_i A_i, then a read-out.
 
-    `readout="observable"` (AO-PMM) reads `outputs` values from eigenvector
+    `readout="observable"` (AO-PMM) reads `num_outputs` values from eigenvector
     bilinears with decoders (see `ObservableReadout`); `readout="eigenvalue"`
-    (AE-PMM) maps the r selected eigenvalues affinely to `outputs` values.
+    (AE-PMM) maps the r selected eigenvalues affinely to `num_outputs` values.
     Compiled with Adam(1e-2), mean squared error and mean absolute error.
 
     Parameters, for p input features and L = packed_size(n, field):
-        (p + 1) L + outputs * P * L + outputs   (observable, P pairs/decoder)
-        (p + 1) L + r * outputs + outputs       (eigenvalue)
+        (p + 1) L + num_outputs * (P L + 1)   (observable, P decoders per output)
+        (p + 1) L + num_outputs * (r + 1)     (eigenvalue)
 
     Args:
-        outputs: number of regression targets.
+        num_outputs: number of regression targets.
         n: matrix size.
         r: eigenpairs used by the read-out.
         readout: `"observable"` or `"eigenvalue"`.
@@ -45,7 +46,7 @@ class PMMRegressor(PMMTask):
 
     def __init__(
         self,
-        outputs=1,
+        num_outputs=1,
         n=6,
         r=2,
         readout="observable",
@@ -57,9 +58,9 @@ class PMMRegressor(PMMTask):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.outputs = _validation.check_positive_int(outputs, "outputs")
-        self.n = n
-        self.r = r
+        self.num_outputs = _validation.check_positive_int(num_outputs, "num_outputs")
+        self.n = _validation.check_positive_int(n, "n")
+        self.r = check_selection(r, n, which)
         self.readout_kind = _validation.check_choice(readout, "readout", READOUTS)
         self.decoder = decoder
         self.field = field
@@ -71,12 +72,12 @@ class PMMRegressor(PMMTask):
         )
         if readout == "observable":
             self.readout = ObservableReadout(
-                self.outputs, r, which=which, decoder=decoder, field=field, method=method,
+                self.num_outputs, r, which=which, decoder=decoder, field=field, method=method,
                 name="readout",
             )
         else:
             self.readout = EigenvalueReadout(
-                r, which=which, units=self.outputs, method=method, name="readout"
+                r, which=which, units=self.num_outputs, method=method, name="readout"
             )
         self.compile()
 
@@ -92,7 +93,7 @@ class PMMRegressor(PMMTask):
     def get_config(self):
         return {
             **super().get_config(),
-            "outputs": self.outputs,
+            "num_outputs": self.num_outputs,
             "n": self.n,
             "r": self.r,
             "readout": self.readout_kind,

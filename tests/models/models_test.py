@@ -1,0 +1,142 @@
+"""Task models: defaults, overrides, training inputs and bad input."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pmm import models
+from tests.test_case import to_numpy
+
+
+def regression_data(samples=256, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, size=(samples, 2)).astype("float32")
+    y = np.stack([np.sin(2 * x[:, 0]) * x[:, 1], x[:, 0] ** 2], axis=-1).astype("float32")
+    return x, y
+
+
+def classification_data(samples=256, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(samples, 2)).astype("float32")
+    y = (x[:, 0] * x[:, 1] > 0).astype("int32") + (np.abs(x[:, 0]) > 1.5)
+    return x, y.astype("int32")
+
+
+def image_data(samples=64, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=samples).astype("int32")
+    x = rng.integers(0, 40, size=(samples, 8, 8)).astype("uint8")
+    for label in range(3):  # a bright bar whose position gives the class
+        x[y == label, :, 2 * label : 2 * label + 3] = 255
+    return x, y
+
+
+MODEL_CASES = {
+    "regressor": (lambda: models.PMMRegressor(num_outputs=2, n=4), regression_data),
+    "regressor_eigenvalue": (
+        lambda: models.PMMRegressor(num_outputs=2, n=4, readout="eigenvalue"),
+        regression_data,
+    ),
+    "classifier": (lambda: models.PMMClassifier(num_classes=3, n=4), classification_data),
+    "image_classifier": (
+        lambda: models.ImagePMMClassifier(num_classes=3, image_shape=(8, 8), block_shape=(4, 4), n=4),
+        image_data,
+    ),
+}
+
+
+def test_models_compile_themselves_with_documented_defaults():
+    regressor = models.PMMRegressor()
+    assert isinstance(regressor.optimizer, keras.optimizers.Adam)
+    assert float(to_numpy(regressor.optimizer.learning_rate)) == pytest.approx(1e-2)
+    assert isinstance(regressor.loss, keras.losses.MeanSquaredError)
+    classifier = models.PMMClassifier(num_classes=4)
+    assert isinstance(classifier.loss, keras.losses.SparseCategoricalCrossentropy)
+    image = models.ImagePMMClassifier(num_classes=10)
+    assert isinstance(image.optimizer, keras.optimizers.Adam)
+
+
+def test_compile_overrides_only_what_is_given():
+    model = models.PMMClassifier(num_classes=3, n=4)
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
+    assert isinstance(model.optimizer, keras.optimizers.SGD)
+    assert isinstance(model.loss, keras.losses.SparseCategoricalCrossentropy)
+    x, y = classification_data()
+    history = model.fit(x, y, epochs=1, batch_size=64, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert "accuracy" in history.history
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CASES))
+def test_fit_on_numpy_reduces_the_loss(name):
+    make_model, make_data = MODEL_CASES[name]
+    model = make_model()
+    x, y = make_data()
+    before = model.evaluate(x, y, verbose=0)[0]
+    model.fit(x, y, epochs=8, batch_size=32, verbose=0)
+    after = model.evaluate(x, y, verbose=0)[0]
+    assert after < 0.8 * before, (before, after)
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CASES))
+def test_fit_on_tf_data(name):
+    # tf.data pipelines feed every Keras backend, not only TensorFlow.
+    tf = pytest.importorskip("tensorflow", reason="tf.data needs the tensorflow extra")
+    make_model, make_data = MODEL_CASES[name]
+    model = make_model()
+    x, y = make_data()
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(64, seed=0).batch(32)
+    before = model.evaluate(dataset, verbose=0)[0]
+    model.fit(dataset, epochs=8, verbose=0)
+    assert model.evaluate(dataset, verbose=0)[0] < 0.8 * before
+
+
+def test_classifier_outputs_are_probabilities():
+    model = models.ImagePMMClassifier(num_classes=10, n=4)
+    images = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28)).astype("uint8")
+    probabilities = model.predict(images, verbose=0)
+    assert probabilities.shape == (5, 10)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
+    channel_last = model.predict(images[..., None].astype("float32"), verbose=0)
+    np.testing.assert_allclose(channel_last, probabilities, atol=1e-6)
+
+
+def test_nan_and_inf_inputs_are_rejected_before_training():
+    model = models.PMMRegressor(n=4)
+    x, y = regression_data(32)
+    x[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"`x` must be finite.*index \(3, 1\)"):
+        model.fit(x, y[:, :1], verbose=0)
+    with pytest.raises(ValueError, match="`x` must be finite"):
+        model.predict(np.full((2, 2), np.inf, "float32"), verbose=0)
+    x, y = regression_data(32)
+    y[0, 0] = np.inf
+    with pytest.raises(ValueError, match="`y` must be finite"):
+        model.evaluate(x, y[:, :1], verbose=0)
+
+
+def test_wrong_feature_count_names_expected_and_received():
+    model = models.PMMRegressor(n=4)
+    model.fit(*regression_data(32), verbose=0)
+    with pytest.raises(ValueError, match=r"expected axis -1 of input shape to have value 2"):
+        model.predict(np.zeros((4, 3), "float32"), verbose=0)
+
+
+@pytest.mark.parametrize(
+    "make_model, message",
+    [
+        (lambda: models.PMMClassifier(num_classes=1), r"num_classes.*at least 2.*num_classes=1"),
+        (lambda: models.PMMClassifier(num_classes=3, temperature=0.0), r"temperature=0.0"),
+        (lambda: models.PMMClassifier(num_classes=3, temperature=float("nan")), r"temperature=nan"),
+        (lambda: models.PMMRegressor(n=0), r"`n`.*n=0"),
+        (lambda: models.PMMRegressor(n=3, r=4), r"n=3.*r=4"),
+        (lambda: models.PMMRegressor(readout="softmax"), r"readout='softmax'"),
+        (lambda: models.ImagePMMClassifier(10, block_shape=(5, 7)), r"block_shape"),
+        (lambda: models.ImagePMMClassifier(10, n=4, r=5), r"n=4.*r=5"),
+    ],
+    ids=["classes", "temperature_zero", "temperature_nan", "n_zero", "r_above_n", "readout", "blocks", "image_r"],
+)
+def test_bad_arguments_raise_clear_errors(make_model, message):
+    with pytest.raises(ValueError, match=message):
+        make_model()
