@@ -1,0 +1,31 @@
+# The two quick-start commands: `make demo` (the main job) and `make test`
+# (the whole suite on every Keras backend). Both create .venv when missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BACKENDS ?= tensorflow jax torch
+PYTEST_ARGS ?=
+# Local IDX files when the sibling data folder exists; otherwise the loaders
+# download through Keras.
+KERAS_PMM_DATA_DIR ?= $(wildcard $(abspath ../shared/datasets))
+export KERAS_PMM_DATA_DIR
+
+.PHONY: demo test benchmark
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[tensorflow,jax,torch,dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	KERAS_BACKEND=tensorflow $(PY) tutorials/mnist_image_pmm.py
+
+test: $(VENV)/.installed
+	@set -e; for backend in $(BACKENDS); do \
+		echo "=== KERAS_BACKEND=$$backend ==="; \
+		KERAS_BACKEND=$$backend $(PY) -m pytest -n 2 --durations=10 $(PYTEST_ARGS); \
+	done
+
+benchmark: $(VENV)/.installed
+	$(PY) benchmarks/eigh_bench.py
