@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	@set -e; for backend in $(BACKENDS); do \
 		echo "=== KERAS_BACKEND=$$backend ==="; \
-		KERAS_BACKEND=$$backend $(PY) -m pytest -n 2 --durations=10 $(PYTEST_ARGS); \
+		KERAS_BACKEND=$$backend $(PY) -m pytest -n 2 --durations=10 -m "large or not large" $(PYTEST_ARGS); \
 	done
 
 benchmark: $(VENV)/.installed
