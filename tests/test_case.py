@@ -60,7 +60,7 @@ class _RealFeatures(keras.layers.Layer):
     """Flattens any (possibly complex) tensor into real features, for fit tests."""
 
     def call(self, inputs):
-        flat = ops.reshape(inputs, (ops.shape(inputs)[0], -1))
+        flat = ops.reshape(inputs, (-1, int(np.prod(inputs.shape[1:]))))
         if "complex" in keras.backend.standardize_dtype(inputs.dtype):
             return ops.concatenate([ops.real(flat), ops.imag(flat)], axis=-1)
         return flat
