@@ -79,7 +79,7 @@ def _phase_invariant_loss(field, n, method, decoder):
             squared = ops.square(amp_re) + ops.square(amp_im)
         else:
             squared = ops.square(ops.matmul(ops.transpose(vectors), ops.matmul(d, vectors)))
-        return ops.sum(values[:3] * weights.astype("float32")) + ops.sum(squared[:2, :3])
+        return ops.sum(values[:3] * ops.convert_to_tensor(weights, "float32")) + ops.sum(squared[:2, :3])
 
     return numpy_loss, keras_loss
 
