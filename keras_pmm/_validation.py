@@ -20,6 +20,13 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_positive(value, name):
+    """Raises unless `value` is a number > 0 (NaN fails); returns it as a float."""
+    if not value > 0:
+        raise ValueError(f"`{name}` must be positive. Received: {name}={value!r}")
+    return float(value)
+
+
 def check_choice(value, name, choices):
     """Raises unless `value` is one of `choices`."""
     if value not in choices:

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from keras_pmm import _validation
 from keras_pmm.linalg.hermitian import size_from_packed
 
 
@@ -12,9 +13,7 @@ class _GaussianEnsemble(keras.initializers.Initializer):
     field = None
 
     def __init__(self, scale=1.0, seed=None):
-        if not scale > 0:
-            raise ValueError(f"`scale` must be positive. Received: scale={scale!r}")
-        self.scale = float(scale)
+        self.scale = _validation.check_positive(scale, "scale")
         self.seed = seed
         self._normal = keras.initializers.RandomNormal(mean=0.0, stddev=1.0, seed=seed)
 

@@ -6,7 +6,7 @@ from keras import ops
 from keras_pmm import _validation
 from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import BlockGramEncoder, ClassHamiltonians, ObservableReadout
-from keras_pmm.models.pmm_classifier import PMMClassifier, _check_temperature
+from keras_pmm.models.pmm_classifier import PMMClassifier
 from keras_pmm.models.pmm_task import PMMTask
 
 
@@ -77,7 +77,7 @@ class ImagePMMClassifier(PMMTask):
         self.which = which
         self.method = method
         self.normalization = normalization
-        self.temperature = _check_temperature(temperature)
+        self.temperature = _validation.check_positive(temperature, "temperature")
         self.input_scale = float(input_scale)
         self.encoder = BlockGramEncoder(
             n, block_shape=block_shape, normalization=normalization, name="encoder"

@@ -9,12 +9,6 @@ from keras_pmm.layers import AffineHermitian, ObservableReadout
 from keras_pmm.models.pmm_task import PMMTask
 
 
-def _check_temperature(temperature):
-    if not temperature > 0:
-        raise ValueError(f"`temperature` must be positive. Received: temperature={temperature!r}")
-    return float(temperature)
-
-
 @keras.saving.register_keras_serializable(package="keras_pmm")
 class PMMClassifier(PMMTask):
     """Affine AO-PMM classifier returning class probabilities.
@@ -62,7 +56,7 @@ class PMMClassifier(PMMTask):
         self.field = field
         self.which = which
         self.method = method
-        self.temperature = _check_temperature(temperature)
+        self.temperature = _validation.check_positive(temperature, "temperature")
         self.commutator_penalty = commutator_penalty
         self.primary = AffineHermitian(
             n, field=field, commutator_penalty=commutator_penalty, name="primary"
