@@ -1,0 +1,39 @@
+"""GOE/GUE initializers: entry statistics, semicircle radius, config, bad scale."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pmm import initializers
+from keras_pmm.linalg import hermitian_from_packed, packed_size
+from tests.test_case import to_numpy
+
+
+@pytest.mark.parametrize("name, field", [("GOE", "real"), ("GUE", "complex")])
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_spectrum_fills_the_semicircle_of_radius_two_scale(name, field, scale):
+    n = 200
+    initializer = getattr(initializers, name)(scale=scale, seed=3)
+    matrices = to_numpy(hermitian_from_packed(initializer((4, packed_size(n, field))), field))
+    np.testing.assert_allclose(matrices, np.conj(np.swapaxes(matrices, -1, -2)), atol=0)
+    eigenvalues = np.linalg.eigvalsh(matrices.astype("complex128" if field == "complex" else "float64"))
+    radius = np.abs(eigenvalues).max(axis=-1)
+    np.testing.assert_allclose(radius, 2 * scale, rtol=0.1)
+    # Wigner semicircle: second moment of the spectrum is scale^2.
+    np.testing.assert_allclose(np.mean(eigenvalues**2), scale**2, rtol=0.05)
+    off_diagonal = matrices[:, np.triu_indices(n, 1)[0], np.triu_indices(n, 1)[1]]
+    np.testing.assert_allclose(np.mean(np.abs(off_diagonal) ** 2), scale**2 / n, rtol=0.05)
+
+
+def test_seeded_initializers_repeat_and_round_trip_their_config():
+    first = initializers.GOE(scale=0.7, seed=5)
+    rebuilt = keras.initializers.deserialize(keras.initializers.serialize(first))
+    assert isinstance(rebuilt, initializers.GOE)
+    assert rebuilt.get_config() == {"scale": 0.7, "seed": 5}
+    np.testing.assert_array_equal(to_numpy(first((10,))), to_numpy(rebuilt((10,))))
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
+def test_non_positive_scale_is_rejected(bad):
+    with pytest.raises(ValueError, match=r"`scale` must be positive. Received: scale="):
+        initializers.GUE(scale=bad)
