@@ -1,6 +1,25 @@
-"""Data set loaders (MNIST, Fashion-MNIST) from IDX files or downloads."""
+"""Data set loaders (MNIST, Fashion-MNIST, EMNIST) from IDX files or downloads."""
 
+from keras_pmm.datasets._sources import DATA_DIR_VARIABLE
+from keras_pmm.datasets.emnist import SPLITS as EMNIST_SPLITS
+from keras_pmm.datasets.emnist import load_emnist
 from keras_pmm.datasets.idx import read_idx
-from keras_pmm.datasets.mnist import DATA_DIR_VARIABLE, load_fashion_mnist, load_mnist
+from keras_pmm.datasets.mnist import (
+    FASHION_MNIST_CLASS_NAMES,
+    MNIST_CLASS_NAMES,
+    load_fashion_mnist,
+    load_mnist,
+)
+from keras_pmm.datasets.tf_data import to_tf_dataset
 
-__all__ = ["DATA_DIR_VARIABLE", "load_fashion_mnist", "load_mnist", "read_idx"]
+__all__ = [
+    "DATA_DIR_VARIABLE",
+    "EMNIST_SPLITS",
+    "FASHION_MNIST_CLASS_NAMES",
+    "MNIST_CLASS_NAMES",
+    "load_emnist",
+    "load_fashion_mnist",
+    "load_mnist",
+    "read_idx",
+    "to_tf_dataset",
+]

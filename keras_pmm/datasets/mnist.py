@@ -1,11 +1,7 @@
 """MNIST and Fashion-MNIST from a local folder of IDX files or Keras' mirror."""
 
-import os
-import pathlib
-
+from keras_pmm.datasets import _sources
 from keras_pmm.datasets.idx import read_idx
-
-DATA_DIR_VARIABLE = "KERAS_PMM_DATA_DIR"
 
 _FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
           "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -28,32 +24,19 @@ _SHA256 = {
 }
 
 
-def _resolve_folder(name, data_dir):
-    """The folder holding `name`'s IDX files, or None to use the download path."""
-    data_dir = data_dir or os.environ.get(DATA_DIR_VARIABLE)
-    if not data_dir:
-        return None
-    base = pathlib.Path(data_dir).expanduser()
-    for folder in (base / name, base):
-        if all((folder / file).is_file() for file in _FILES):
-            return folder
-    raise FileNotFoundError(
-        f"No {name} IDX files in {base / name} or {base} (looked for {', '.join(_FILES)}). "
-        f"Pass data_dir= or set {DATA_DIR_VARIABLE} to a folder that holds them, "
-        "or unset both to download through Keras."
-    )
+# Keras' mirror of both data sets (what `keras.datasets` downloads from).
+_MIRROR = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
 
 def _load(name, data_dir, download):
-    folder = _resolve_folder(name, data_dir)
-    if folder is None:
+    base = _sources.data_dir_from(data_dir)
+    if base is None:
+        _sources.check_online(_MIRROR, name)
         try:
             return download()
         except Exception as error:  # urllib raises several kinds when offline
-            raise RuntimeError(
-                f"Could not download {name} ({error}). Offline? Point data_dir= or "
-                f"{DATA_DIR_VARIABLE} at a folder with the IDX files."
-            ) from error
+            raise _sources.offline_error(name, error) from error
+    folder = _sources.find_folder(name, _FILES, base, subfolders=(name,))
     arrays = [
         read_idx(folder / file, expected_shape=shape, sha256=digest)
         for file, shape, digest in zip(
@@ -89,3 +72,10 @@ def load_fashion_mnist(data_dir=None):
     import keras
 
     return _load("fashion-mnist", data_dir, keras.datasets.fashion_mnist.load_data)
+
+
+MNIST_CLASS_NAMES = tuple("0123456789")
+FASHION_MNIST_CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from keras_pmm import datasets
+from keras_pmm.datasets import _sources
 from keras_pmm.datasets import DATA_DIR_VARIABLE, load_fashion_mnist, load_mnist
 from tests.datasets.idx_writer import write_idx
 
@@ -189,6 +190,7 @@ def test_without_data_dir_or_variable_the_download_is_used(monkeypatch, load, mo
         return expected
 
     monkeypatch.setattr(module, "load_data", fake_download)
+    monkeypatch.setattr(_sources, "check_online", lambda url, name: None)
     assert load() is expected
     assert calls == [True]
 
@@ -202,6 +204,7 @@ def test_offline_download_says_how_to_point_at_a_folder(monkeypatch, load, modul
         raise cause
 
     monkeypatch.setattr(module, "load_data", offline)
+    monkeypatch.setattr(_sources, "check_online", lambda url, name: None)
     with pytest.raises(RuntimeError) as info:
         load()
     message = str(info.value)
@@ -212,7 +215,28 @@ def test_offline_download_says_how_to_point_at_a_folder(monkeypatch, load, modul
     assert info.value.__cause__ is cause
 
 
+@pytest.mark.parametrize("load, module, name", LOADERS)
+def test_unreachable_host_fails_before_the_download_starts(monkeypatch, load, module, name):
+    monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
+    probes, downloads = [], []
+
+    def unreachable(address, timeout):
+        probes.append((address, timeout))
+        raise OSError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(_sources.socket, "create_connection", unreachable)
+    monkeypatch.setattr(module, "load_data", lambda: downloads.append(True))
+    with pytest.raises(RuntimeError, match="Offline\\?") as info:
+        load()
+    assert "Name or service not known" in str(info.value)
+    assert probes == [(("storage.googleapis.com", 443), _sources.CONNECT_TIMEOUT)]
+    assert _sources.CONNECT_TIMEOUT <= 5
+    assert downloads == []
+
+
 def test_public_names():
     assert DATA_DIR_VARIABLE == "KERAS_PMM_DATA_DIR"
-    assert set(datasets.__all__) == {"DATA_DIR_VARIABLE", "load_fashion_mnist", "load_mnist",
-                                     "read_idx"}
+    assert set(datasets.__all__) == {
+        "DATA_DIR_VARIABLE", "EMNIST_SPLITS", "FASHION_MNIST_CLASS_NAMES", "MNIST_CLASS_NAMES",
+        "load_emnist", "load_fashion_mnist", "load_mnist", "read_idx", "to_tf_dataset"}
+    assert len(datasets.MNIST_CLASS_NAMES) == len(datasets.FASHION_MNIST_CLASS_NAMES) == 10
