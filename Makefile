@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 demo: $(VENV)/.installed
-	KERAS_BACKEND=tensorflow $(PY) tutorials/mnist_image_pmm.py
+	KERAS_BACKEND=tensorflow $(VENV)/bin/keras-pmm demo
 
 test: $(VENV)/.installed
 	@set -e; for backend in $(BACKENDS); do \

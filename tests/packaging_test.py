@@ -44,7 +44,7 @@ def test_installed_metadata_matches_the_package():
     assert importlib.metadata.version("keras-pmm") == keras_pmm.__version__
     requirements = importlib.metadata.requires("keras-pmm")
     core = [r for r in requirements if "extra ==" not in r]
-    assert sorted(r.split(">")[0].split("=")[0].split("<")[0].strip() for r in core) == ["keras", "numpy"]
+    assert sorted(r.split(">")[0].split("=")[0].split("<")[0].strip() for r in core) == ["h5py", "keras", "numpy", "pillow"]
 
 
 def test_extras_declare_the_backends_and_the_pinned_torch():
@@ -76,3 +76,12 @@ def test_constraints_pin_every_extra():
             name = name.split(separator)[0]
         assert normalize(name) in pinned, f"{name} is not pinned in constraints.txt"
     assert pinned["torch"] == "2.13.0"
+
+
+def test_console_script_and_package_data_are_declared():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["scripts"] == {"keras-pmm": "keras_pmm.cli:main"}
+    data = project["tool"]["setuptools"]["package-data"]["keras_pmm.zoo"]
+    assert "presets/*/*.h5" in data and "samples/*.png" in data

@@ -1,19 +1,84 @@
 """Pretrained PMM presets (`keras_pmm.zoo`).
 
-The image-classification presets, their weights and model cards arrive with
-the zoo issue; for now the registry is empty and says so.
+Every image preset takes raw images as the data sets store them (uint8 or
+float 0..255, shape (batch, 28, 28)) and returns class probabilities; the
+scaling and the softmax live inside the model.
+
+Example:
+>>> import keras_pmm
+>>> keras_pmm.zoo.list()
+['pmm_emnist_balanced', 'pmm_fashion_mnist', 'pmm_mnist']
+>>> model = keras_pmm.zoo.load("pmm_mnist")  # doctest: +SKIP
+>>> model.predict(x_test[:8]).argmax(-1)  # doctest: +SKIP
 """
 
-PRESETS = {}
+import pathlib
+
+from keras_pmm.zoo import storage
+from keras_pmm.zoo.registry import DATASETS, PRESETS, Preset, Recipe
+
+PRESETS_DIR = pathlib.Path(__file__).resolve().parent / "presets"
+
+__all__ = ["DATASETS", "PRESETS", "PRESETS_DIR", "Preset", "Recipe", "list", "load", "metadata"]
 
 
 def list():  # noqa: A001 - `keras_pmm.zoo.list()` is the public name
-    """Names of the available presets, sorted."""
+    """Names of the presets, sorted (trained or recipe-only; see `metadata`)."""
     return sorted(PRESETS)
 
 
-def load(name_or_dir):
-    """Loads a preset by name; raises with the known names for unknown ones."""
-    raise ValueError(
-        f"Unknown preset {name_or_dir!r}. Known presets: {sorted(PRESETS) or 'none yet'}."
+def _unknown(name):
+    return ValueError(
+        f"Unknown preset {name!r}: neither a preset name nor a folder with a "
+        f"{storage.METADATA_FILE}. Known presets: {', '.join(sorted(PRESETS))}."
     )
+
+
+def metadata(name):
+    """The shipped metadata of a preset: parameters, test accuracy, provenance.
+
+    Keys include `parameters`, `test_accuracy`, `trained` (False for
+    recipe-only presets), `training_command`, `training_date`,
+    `training_wall_time_s`, `keras_version`, `backend` and `weights_sha256`.
+    """
+    if name not in PRESETS:
+        raise _unknown(name)
+    return storage.read_metadata(PRESETS_DIR / name)
+
+
+def load(name_or_dir):
+    """A compiled Keras model from a preset name or a folder `keras-pmm train` wrote.
+
+    The weights are checked against the sha256 in the metadata before they
+    are loaded.
+
+    Args:
+        name_or_dir: a name from `list()`, or a folder holding `config.json`,
+            `model.weights.h5` and `metadata.json`.
+
+    Returns:
+        A compiled `keras.Model` mapping (batch, 28, 28) raw images to class
+        probabilities.
+
+    Raises:
+        ValueError: unknown name, or weights that fail their sha256.
+        FileNotFoundError: a recipe-only preset (no weights shipped; the
+            message says how to train it) or an incomplete folder.
+    """
+    name_or_dir = str(name_or_dir)
+    if name_or_dir in PRESETS:
+        folder = PRESETS_DIR / name_or_dir
+        info = storage.read_metadata(folder)
+        if not info.get("trained", True):
+            raise FileNotFoundError(
+                f"{name_or_dir} ships without weights: it was not trained here "
+                f"({info.get('note', 'its data set is not available')}). Train it with "
+                f"`keras-pmm train {name_or_dir} --data-dir DIR --output OUT` (DIR holding the "
+                f"{PRESETS[name_or_dir].data.name} IDX files), then "
+                "`keras_pmm.zoo.load('OUT')`."
+            )
+        return storage.load(folder)
+    folder = pathlib.Path(name_or_dir).expanduser()
+    if folder.is_dir() and (folder / storage.METADATA_FILE).is_file():
+        return storage.load(folder)
+    raise _unknown(name_or_dir)

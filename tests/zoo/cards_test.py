@@ -1,0 +1,34 @@
+"""Cards and the README table must agree with the shipped metadata."""
+
+import pathlib
+
+import pytest
+
+from keras_pmm import zoo
+from keras_pmm.zoo import cards, storage
+
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_zoo_table_is_up_to_date():
+    section = cards.readme_section(README.read_text())
+    assert section is not None, "README lacks the zoo-table markers"
+    assert section == cards.render_table(zoo.PRESETS_DIR), (
+        "README zoo table is stale: run `keras-pmm zoo readme`")
+
+
+@pytest.mark.parametrize("name", zoo.list())
+def test_card_is_up_to_date(name):
+    folder = zoo.PRESETS_DIR / name
+    metadata = storage.read_metadata(folder)
+    assert (folder / cards.CARD_FILE).read_text() == cards.render_card(metadata), (
+        f"card of {name} is stale: run `keras-pmm zoo card {name}`")
+    if metadata["trained"]:
+        png = (folder / cards.CONFUSION_FILE).read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 1000
+
+
+def test_rendered_table_has_a_row_per_preset():
+    table = cards.render_table(zoo.PRESETS_DIR).splitlines()
+    assert len(table) == 2 + len(zoo.list())
+    assert any("not trained here" in row for row in table)

@@ -1,0 +1,105 @@
+"""`keras-pmm train`: validation split, checkpoints, resume, early stopping, data parallel."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pmm import zoo
+from keras_pmm.zoo import training
+
+
+def test_validation_split_is_seeded_and_disjoint():
+    x, y = np.arange(100), np.arange(100)
+    (x_fit, _), (x_val, _) = training.split_validation(x, y, 10, seed=3)
+    assert len(x_val) == 10 and len(x_fit) == 90
+    assert not set(x_val) & set(x_fit)
+    np.testing.assert_array_equal(training.split_validation(x, y, 10, seed=3)[1][0], x_val)
+    with pytest.raises(ValueError, match="validation_size"):
+        training.split_validation(x, y, 100, seed=0)
+
+
+class _StopAfter(keras.callbacks.Callback):
+    """Simulates an interruption at the end of an epoch."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+
+def test_interrupted_run_resumes_and_writes_a_loadable_preset(tmp_path, data_dir):
+    kwargs = dict(data_dir=data_dir, output=tmp_path, epochs=3, max_train_examples=512,
+                  verbose=0)
+    with pytest.raises(KeyboardInterrupt):
+        training.train("pmm_mnist", callbacks=[_StopAfter(2)], **kwargs)
+    record = json.loads((tmp_path / "checkpoints" / training.RUN_RECORD).read_text())
+    assert record["epochs_done"] == 2
+    epochs = _Epochs()
+    metadata = training.train("pmm_mnist", callbacks=[epochs], **kwargs)
+    assert epochs.seen == [2]  # resumed at the third epoch
+    assert metadata["epochs_run"] == 3 and 1 <= metadata["best_epoch"] <= 3
+    assert metadata["train_examples"] == 512 and metadata["recipe"]["epochs"] == 3
+    assert metadata["test_size"] == 10000 and 0.1 < metadata["test_accuracy"] <= 1
+    model = zoo.load(tmp_path)
+    _, (x_test, y_test) = zoo.PRESETS["pmm_mnist"].data.load(data_dir)
+    assert training.count_correct(model, x_test, y_test) == metadata["test_correct"]
+    with pytest.raises(FileExistsError, match="finished run"):
+        training.train("pmm_mnist", **kwargs)
+
+
+def test_early_stopping_on_a_flat_validation_accuracy(tmp_path, data_dir, monkeypatch):
+    preset = zoo.PRESETS["pmm_mnist"]
+    frozen = dataclasses.replace(
+        preset, recipe=dataclasses.replace(preset.recipe, learning_rate=0.0, patience=1))
+    monkeypatch.setitem(training.PRESETS, "pmm_mnist", frozen)
+    metadata = training.train("pmm_mnist", data_dir=data_dir, output=tmp_path, epochs=6,
+                              max_train_examples=256, verbose=0)
+    assert metadata["epochs_run"] == 2 and metadata["best_epoch"] == 1
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="Unknown preset 'mnist'"):
+        training.train("mnist")
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch",
+                    reason="checks the error of the torch backend, which has no data-parallel engine in Keras")
+def test_torch_has_no_data_parallel_engine(tmp_path, data_dir):
+    with pytest.raises(ValueError, match="needs the jax or tensorflow backend"):
+        training.train("pmm_mnist", data_dir=data_dir, output=tmp_path, epochs=1,
+                       max_train_examples=256, devices=2, verbose=0)
+
+
+@pytest.mark.skipif(keras.backend.backend() == "torch",
+                    reason="Keras has no data-parallel engine for the torch backend")
+def test_data_parallel_over_two_virtual_cpu_devices(tmp_path, data_dir):
+    """DataParallel (JAX) / MirroredStrategy (TensorFlow) through the CLI, in a fresh process."""
+    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_pmm.cli", "train", "pmm_mnist", "--data-dir", data_dir,
+         "--output", str(tmp_path), "--epochs", "1", "--max-train-examples", "1024",
+         "--devices", "2"],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    assert metadata["devices"] == 2
+    assert metadata["test_accuracy"] > 0.2
+    assert "--devices 2" in metadata["training_command"]

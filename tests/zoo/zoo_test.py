@@ -1,0 +1,128 @@
+"""The zoo's registry, shipped metadata, loading and weight verification."""
+
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pmm import zoo
+from keras_pmm.zoo import storage
+
+TRAINED = [name for name in zoo.list() if zoo.metadata(name)["trained"]]
+BUDGETS = {"pmm_mnist": 2560, "pmm_fashion_mnist": 4210, "pmm_emnist_balanced": 5567}
+
+
+def test_list_names_every_preset():
+    assert zoo.list() == ["pmm_emnist_balanced", "pmm_fashion_mnist", "pmm_mnist"]
+    assert set(TRAINED) >= {"pmm_fashion_mnist", "pmm_mnist"}
+
+
+@pytest.mark.parametrize("name", zoo.list())
+def test_metadata_matches_the_preset_and_its_budget(name):
+    info = zoo.metadata(name)
+    preset = zoo.PRESETS[name]
+    model = preset.build()
+    model(np.zeros((1, 28, 28), "uint8"))
+    assert info["parameters"] == model.count_params() <= BUDGETS[name]
+    assert info["class_names"] == list(preset.data.class_names)
+    assert info["name"] == name and info["target"] == preset.target
+    assert info["training_command"].startswith("keras-pmm ")
+    assert info["keras_version"]
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_trained_metadata_has_provenance(name):
+    info = zoo.metadata(name)
+    for key in ("test_accuracy", "test_correct", "training_date", "training_wall_time_s",
+                "backend", "weights_sha256", "evaluation"):
+        assert key in info, key
+    assert info["test_correct"] == round(info["test_accuracy"] * info["test_size"])
+    assert len(info["weights_sha256"]) == 64
+    assert info["evaluation"]["test_correct"] == info["test_correct"]
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_preset_maps_raw_images_to_probabilities(name, data_dir):
+    model = zoo.load(name)
+    assert model.compiled and model.optimizer is not None
+    _, (x_test, _) = zoo.PRESETS[name].data.load(data_dir)
+    for batch in (x_test[:5], x_test[:5].astype("float32")):
+        probabilities = model.predict(batch, verbose=0)
+        assert probabilities.shape == (5, len(zoo.PRESETS[name].data.class_names))
+        np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
+        assert probabilities.min() >= 0
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_same_probabilities_on_every_backend(name, data_dir):
+    """Reference probabilities of the first 32 test images, recorded by `keras-pmm zoo card`."""
+    reference = np.asarray(zoo.metadata(name)["evaluation"]["reference_probabilities"])
+    _, (x_test, _) = zoo.PRESETS[name].data.load(data_dir)
+    probabilities = zoo.load(name).predict(x_test[: len(reference)], verbose=0)
+    np.testing.assert_allclose(probabilities, reference, atol=1e-4)
+
+
+def test_recipe_only_preset_explains_how_to_train():
+    with pytest.raises(FileNotFoundError) as info:
+        zoo.load("pmm_emnist_balanced")
+    message = str(info.value)
+    assert "not trained here" in message
+    assert "keras-pmm train pmm_emnist_balanced --data-dir DIR" in message
+    assert "EMNIST-Balanced" in message
+
+
+@pytest.mark.parametrize("name", ["pmm_cifar", "", "../zoo"])
+def test_unknown_names_list_the_known_ones(name):
+    with pytest.raises(ValueError, match="Unknown preset .*pmm_fashion_mnist, pmm_mnist"):
+        zoo.load(name)
+    if name:
+        with pytest.raises(ValueError, match="Unknown preset"):
+            zoo.metadata(name)
+
+
+def _copy_preset(tmp_path, name="pmm_mnist"):
+    folder = tmp_path / name
+    shutil.copytree(zoo.PRESETS_DIR / name, folder)
+    return folder
+
+
+def test_folder_loads_like_the_name(tmp_path):
+    folder = _copy_preset(tmp_path)
+    a, b = zoo.load(folder), zoo.load("pmm_mnist")
+    for left, right in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(left, right)
+
+
+def test_corrupt_weights_fail_their_sha256(tmp_path):
+    folder = _copy_preset(tmp_path)
+    weights = folder / storage.WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupt or were replaced: their sha256 is"):
+        zoo.load(folder)
+
+
+def test_missing_weights_and_metadata_are_named(tmp_path):
+    folder = _copy_preset(tmp_path)
+    (folder / storage.WEIGHTS_FILE).unlink()
+    with pytest.raises(FileNotFoundError, match="No weights file"):
+        zoo.load(folder)
+    (folder / storage.METADATA_FILE).unlink()
+    with pytest.raises(ValueError, match="Unknown preset"):
+        zoo.load(folder)
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = zoo.PRESETS["pmm_mnist"].build(n=3, hamiltonian_size=2)
+    images = np.random.default_rng(0).integers(0, 256, (4, 28, 28)).astype("uint8")
+    expected = model.predict(images, verbose=0)
+    metadata = storage.save(model, tmp_path, {"name": "pmm_mnist", "trained": True})
+    assert metadata["parameters"] == model.count_params()
+    assert json.loads((tmp_path / storage.METADATA_FILE).read_text()) == metadata
+    loaded = zoo.load(tmp_path)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+    assert loaded.get_config()["n"] == 3
+    assert isinstance(loaded.optimizer, keras.optimizers.Optimizer)

@@ -1,0 +1,116 @@
+"""The zoo's presets: what each model is, which data it learns and its recipe."""
+
+import dataclasses
+
+from keras_pmm import datasets
+from keras_pmm.models import ImagePMMClassifier
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How `keras-pmm train` reproduces a preset.
+
+    Adam with a cosine-decayed learning rate over `epochs`, shuffled batches,
+    `validation_size` examples carved from the training set (seeded) for early
+    stopping with `patience` epochs, the best validation epoch kept.
+    """
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    validation_size: int = 5000
+    patience: int = 5
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSet:
+    """A labelled image data set the zoo trains on."""
+
+    name: str
+    class_names: tuple
+    loader: object  # callable(data_dir) -> ((x_train, y_train), (x_test, y_test))
+
+    def load(self, data_dir=None):
+        return self.loader(data_dir)
+
+
+DATASETS = {
+    "mnist": DataSet("MNIST", datasets.MNIST_CLASS_NAMES, datasets.load_mnist),
+    "fashion_mnist": DataSet(
+        "Fashion-MNIST", datasets.FASHION_MNIST_CLASS_NAMES, datasets.load_fashion_mnist
+    ),
+    "emnist_balanced": DataSet(
+        "EMNIST-Balanced",
+        datasets.EMNIST_SPLITS["balanced"].class_names,
+        lambda data_dir: datasets.load_emnist("balanced", data_dir),
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A named model of the zoo.
+
+    Attributes:
+        name: the preset's name (`keras_pmm.zoo.load(name)`).
+        dataset: key of `DATASETS`.
+        description: one line for `keras-pmm zoo list`.
+        model: keyword arguments of `model_class`.
+        recipe: the training recipe.
+        target: the accuracy / size goal the preset answers to.
+        model_class: the Keras model class built from `model`.
+    """
+
+    name: str
+    dataset: str
+    description: str
+    model: dict
+    recipe: Recipe
+    target: str
+    model_class: type = ImagePMMClassifier
+
+    @property
+    def data(self):
+        return DATASETS[self.dataset]
+
+    def build(self, **overrides):
+        """A fresh, untrained model of this preset (compiled with defaults).
+
+        Args:
+            **overrides: model arguments that replace the preset's own.
+        """
+        return self.model_class(
+            num_classes=len(self.data.class_names), **{**self.model, **overrides}
+        )
+
+
+PRESETS = {
+    preset.name: preset
+    for preset in (
+        Preset(
+            name="pmm_mnist",
+            dataset="mnist",
+            description="Pure PMM digit classifier (block Gram encoding, per-class Hamiltonians)",
+            model=dict(n=12, hamiltonian_size=6, r=2, decoder="shared", block_shape=(14, 14)),
+            recipe=Recipe(epochs=40, batch_size=128, learning_rate=0.04, patience=8),
+            target=">= 97.5% test accuracy with <= 2,560 parameters",
+        ),
+        Preset(
+            name="pmm_fashion_mnist",
+            dataset="fashion_mnist",
+            description="Pure PMM clothing classifier (block Gram encoding, per-class Hamiltonians)",
+            model=dict(n=12, hamiltonian_size=7, r=2, decoder="shared", block_shape=(7, 7)),
+            recipe=Recipe(epochs=20, batch_size=128, learning_rate=0.04),
+            target=">= 88.6% test accuracy with <= 4,210 parameters",
+        ),
+        Preset(
+            name="pmm_emnist_balanced",
+            dataset="emnist_balanced",
+            description="Pure PMM handwritten-character classifier, 47 classes (recipe only)",
+            model=dict(n=8, hamiltonian_size=4, r=2, block_shape=(7, 7)),
+            recipe=Recipe(epochs=30, batch_size=128, learning_rate=0.04, validation_size=10000),
+            target=">= 81.6% test accuracy with <= 5,567 parameters",
+        ),
+    )
+}

@@ -1,0 +1,299 @@
+"""`keras-pmm train`: reproduce a preset from its recipe, resumably."""
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import shutil
+import sys
+import time
+
+import keras
+import numpy as np
+
+from keras_pmm.zoo import storage
+from keras_pmm.zoo.registry import PRESETS
+
+CHECKPOINT_DIR = "checkpoints"
+BEST_WEIGHTS = "best.weights.h5"
+RUN_RECORD = "run.json"
+
+
+def split_validation(x, y, size, seed):
+    """Carves a seeded random validation set of `size` examples from the training set."""
+    if not 0 < size < len(x):
+        raise ValueError(f"validation_size must be in 1..{len(x) - 1}. Received: {size}")
+    order = np.random.default_rng(seed).permutation(len(x))
+    return (x[order[size:]], y[order[size:]]), (x[order[:size]], y[order[:size]])
+
+
+def count_correct(model, x, y, batch_size=1000):
+    """Number of examples whose most probable class is the label."""
+    probabilities = model.predict(x, batch_size=batch_size, verbose=0)
+    return int(np.sum(np.argmax(probabilities, axis=-1) == np.asarray(y)))
+
+
+def prepare_devices(devices):
+    """On TensorFlow, splits the CPU into `devices` logical devices if there are no GPUs.
+
+    Must run before TensorFlow's runtime starts (`train` calls it first).
+
+    Returns:
+        The device kind the strategy will use, `"GPU"` or `"CPU"`.
+    """
+    import tensorflow as tf
+
+    if len(tf.config.list_physical_devices("GPU")) >= devices:
+        return "GPU"
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.get_logical_device_configuration(cpu) or [None]) < devices:
+        try:
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)]
+            )
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"Cannot split the CPU into {devices} devices after TensorFlow started; "
+                "call keras_pmm.zoo.training.prepare_devices first thing."
+            ) from error
+    return "CPU"
+
+
+@contextlib.contextmanager
+def data_parallel(devices):
+    """Replicates training over `devices` CPUs/accelerators with the backend's own engine.
+
+    JAX: `keras.distribution.DataParallel`; TensorFlow:
+    `tf.distribute.MirroredStrategy`. PyTorch has no such engine in Keras.
+    With `devices` None or 1 nothing changes.
+    """
+    if devices in (None, 1):
+        yield
+        return
+    backend = keras.backend.backend()
+    if backend == "jax":
+        available = keras.distribution.list_devices()
+        if len(available) < devices:
+            raise RuntimeError(
+                f"{devices} devices requested but JAX sees {len(available)}. On a CPU, start "
+                f"with XLA_FLAGS=--xla_force_host_platform_device_count={devices} (the "
+                "keras-pmm CLI sets it for you)."
+            )
+        previous = keras.distribution.distribution()
+        keras.distribution.set_distribution(
+            keras.distribution.DataParallel(devices=available[:devices])
+        )
+        try:
+            yield
+        finally:
+            keras.distribution.set_distribution(previous)
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        kind = prepare_devices(devices)
+        names = [device.name for device in tf.config.list_logical_devices(kind)[:devices]]
+        with tf.distribute.MirroredStrategy(names).scope():
+            yield
+    else:
+        raise ValueError(
+            f"Data-parallel training needs the jax or tensorflow backend, not {backend!r}."
+        )
+
+
+def _training_solver(devices):
+    """LAPACK, except for JAX data-parallel training on CPU devices: Jacobi there.
+
+    jaxlib's CPU eigh splits large batches over the same thread pool that runs
+    each virtual device; with as many devices as cores, every pool thread ends
+    up waiting for work no thread is left to do (a deadlock seen with jax
+    0.10.2 on 2 cores). The Jacobi solver uses plain XLA ops and agrees with
+    LAPACK to 1e-5, so the trained weights serve the LAPACK model unchanged.
+    """
+    if devices and devices > 1 and keras.backend.backend() == "jax":
+        if all(str(d).startswith("cpu") for d in keras.distribution.list_devices()[:devices]):
+            return "jacobi"
+    return "lapack"
+
+
+def _trim(array, devices):
+    return array[: len(array) - len(array) % devices]
+
+
+def _replica_count():
+    """Devices the current distribution (JAX) or strategy (TensorFlow) trains on."""
+    if keras.backend.backend() == "jax":
+        distribution = keras.distribution.distribution()
+        return 1 if distribution is None else len(distribution.device_mesh.devices.flatten())
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.distribute.get_strategy().num_replicas_in_sync
+    return 1
+
+
+class _RunRecord(keras.callbacks.Callback):
+    """Keeps `run.json` beside the checkpoints: best validation epoch, epochs done, time spent.
+
+    It survives interruptions, so a resumed run still knows its best epoch so
+    far and its total wall time.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = pathlib.Path(path)
+        self.state = json.loads(self.path.read_text()) if self.path.is_file() else {
+            "val_accuracy": None, "best_epoch": None, "epochs_done": 0, "wall_time_s": 0.0}
+
+    def on_train_begin(self, logs=None):
+        self._start, self._spent = time.perf_counter(), self.state["wall_time_s"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = float(logs["val_accuracy"])
+        if self.state["val_accuracy"] is None or value > self.state["val_accuracy"]:
+            self.state.update(val_accuracy=value, best_epoch=epoch + 1)
+        self.state.update(
+            epochs_done=epoch + 1, wall_time_s=self._spent + time.perf_counter() - self._start
+        )
+        self.path.write_text(json.dumps(self.state))
+
+
+def train(
+    name,
+    data_dir=None,
+    output=None,
+    epochs=None,
+    seed=None,
+    devices=None,
+    max_train_examples=None,
+    overwrite=False,
+    verbose=1,
+    command=None,
+    callbacks=(),
+):
+    """Trains preset `name` from its recipe and writes a loadable preset folder.
+
+    Keras' progress bar shows each epoch; a checkpoint is written after every
+    epoch (`BackupAndRestore`), so running the same command again after an
+    interruption resumes where it stopped. Early stopping watches the accuracy
+    on a validation split carved from the training set (never the test set);
+    the best validation epoch's weights are kept and evaluated on the test set.
+
+    Args:
+        name: a preset from `keras_pmm.zoo.list()`.
+        data_dir: folder of the data set's IDX files (else `KERAS_PMM_DATA_DIR`,
+            else download).
+        output: folder to write (default `runs/<name>`).
+        epochs: override the recipe's epoch count.
+        seed: override the recipe's seed.
+        devices: train data-parallel over this many devices (JAX, TensorFlow).
+        max_train_examples: train on only the first examples (quick runs).
+        overwrite: start over when `output` holds a finished run.
+        verbose: 1 for a progress bar, 2 for one line per epoch, 0 silent.
+        command: the command line to record in the metadata.
+        callbacks: extra Keras callbacks, run after the checkpointing ones.
+
+    Returns:
+        The metadata written to `output/metadata.json`.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Known presets: {', '.join(sorted(PRESETS))}.")
+    preset = PRESETS[name]
+    recipe = preset.recipe
+    if epochs is not None:
+        recipe = dataclasses.replace(recipe, epochs=epochs)
+    if seed is not None:
+        recipe = dataclasses.replace(recipe, seed=seed)
+    if devices and devices > 1 and keras.backend.backend() == "tensorflow":
+        prepare_devices(devices)
+    output = pathlib.Path(output or os.path.join("runs", name))
+    checkpoints = output / CHECKPOINT_DIR
+    if (output / storage.METADATA_FILE).is_file() and not (checkpoints / "backup").exists():
+        if not overwrite:
+            raise FileExistsError(
+                f"{output} already holds a finished run of {name}. Pass overwrite=True "
+                "(--overwrite) to train again from scratch, or choose another output."
+            )
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+
+    (x_train, y_train), (x_test, y_test) = preset.data.load(data_dir)
+    (x_fit, y_fit), (x_val, y_val) = split_validation(
+        x_train, y_train, recipe.validation_size, recipe.seed
+    )
+    if max_train_examples:
+        x_fit, y_fit = x_fit[:max_train_examples], y_fit[:max_train_examples]
+    if devices and devices > 1:
+        # Every batch, the last included, must split evenly over the devices.
+        if recipe.batch_size % devices:
+            raise ValueError(
+                f"The batch size {recipe.batch_size} does not split over {devices} devices."
+            )
+        x_fit, y_fit = _trim(x_fit, devices), _trim(y_fit, devices)
+        x_val, y_val = _trim(x_val, devices), _trim(y_val, devices)
+    keras.utils.set_random_seed(recipe.seed)
+
+    best_path = checkpoints / BEST_WEIGHTS
+    run_record = _RunRecord(checkpoints / RUN_RECORD)
+    steps_per_epoch = -(-len(x_fit) // recipe.batch_size)
+    solver = _training_solver(devices)
+    with data_parallel(devices):
+        model = preset.build(method=solver)
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                keras.optimizers.schedules.CosineDecay(
+                    recipe.learning_rate, recipe.epochs * steps_per_epoch
+                )
+            )
+        )
+        model(x_fit[: max(devices or 1, 1)])
+        callbacks = [
+            keras.callbacks.BackupAndRestore(checkpoints / "backup"),
+            keras.callbacks.ModelCheckpoint(
+                best_path, monitor="val_accuracy", mode="max", save_best_only=True,
+                save_weights_only=True, initial_value_threshold=run_record.state["val_accuracy"],
+            ),
+            run_record,
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy", mode="max", patience=recipe.patience
+            ),
+            *callbacks,
+        ]
+        replicas = _replica_count()
+        model.fit(
+            x_fit, y_fit, validation_data=(x_val, y_val), epochs=recipe.epochs,
+            batch_size=recipe.batch_size, callbacks=callbacks, verbose=verbose,
+        )
+    model.load_weights(best_path)
+    if solver != "lapack":  # the shipped model diagonalises with LAPACK again
+        trained, model = model, preset.build()
+        model(x_fit[:1])
+        model.set_weights(trained.get_weights())
+    state = run_record.state
+    correct = count_correct(model, x_test, y_test)
+    metadata = {
+        "name": name,
+        "dataset": preset.data.name,
+        "class_names": list(preset.data.class_names),
+        "description": preset.description,
+        "target": preset.target,
+        "trained": True,
+        "test_accuracy": correct / len(y_test),
+        "test_correct": correct,
+        "test_size": int(len(y_test)),
+        "validation_accuracy": state["val_accuracy"],
+        "best_epoch": state["best_epoch"],
+        "epochs_run": state["epochs_done"],
+        "train_examples": int(len(x_fit)),
+        "recipe": dataclasses.asdict(recipe),
+        "training_command": command or f"keras-pmm train {name}",
+        "training_date": datetime.date.today().isoformat(),
+        "training_wall_time_s": round(state["wall_time_s"], 1),
+        "backend": keras.backend.backend(),
+        "devices": replicas,
+        "training_eigensolver": solver,
+        "keras_version": keras.__version__,
+        "python": sys.version.split()[0],
+    }
+    return storage.save(model, output, metadata)
