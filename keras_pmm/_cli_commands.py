@@ -40,6 +40,8 @@ def _folder_and_preset(name):
     if name in zoo.PRESETS:
         return zoo.PRESETS_DIR / name, zoo.PRESETS[name]
     folder = pathlib.Path(name).expanduser()
+    if not (folder / storage.METADATA_FILE).is_file():
+        raise zoo._unknown(name)
     info = storage.read_metadata(folder)
     if info.get("name") not in zoo.PRESETS:
         raise ValueError(f"{folder} was not trained from a known preset.")

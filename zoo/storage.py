@@ -85,7 +85,11 @@ def load(folder):
             "the preset with `keras-pmm train`."
         )
     config = json.loads((folder / CONFIG_FILE).read_text())
+    # The training run's compile settings (its backend's jit_compile, its
+    # schedule) do not belong to the shipped model: compile with the defaults.
+    config.pop("compile_config", None)
     model = keras.saving.deserialize_keras_object(config)
+    model.compile()
     _build(model)
     model.load_weights(weights)
     return model
