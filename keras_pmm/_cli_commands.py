@@ -20,15 +20,9 @@ def zoo_list(args):
                     else "not trained here")
         rows.append((name, info["dataset"], f"{info['parameters']:,}", accuracy,
                      info["description"]))
-    _print_table(rows)
+    from keras_pmm.zoo.demo import format_table
 
-
-def _print_table(rows):
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if index == 0:
-            print("  ".join("-" * width for width in widths))
+    print(format_table(rows))
 
 
 def _folder_and_preset(name):

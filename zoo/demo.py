@@ -49,7 +49,8 @@ def samples():
     return found
 
 
-def _table(rows):
+def format_table(rows):
+    """Plain-text table: the first row is the header, underlined with dashes."""
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for index, row in enumerate(rows):
@@ -87,7 +88,7 @@ def run(data_dir=None, print_fn=print):
                          "samples": [], "samples_correct": 0}
         rows.append((name, f"{info['parameters']:,}", f"{100 * result['accuracy']:.2f}%",
                      f"{100 * card:.2f}%", f"{seconds:.1f} s"))
-    print_fn(_table(rows) + "\n")
+    print_fn(format_table(rows) + "\n")
 
     rows = [("sample", "preset", "true", "predicted", "probability")]
     by_dataset = {preset.dataset: name for name, preset in PRESETS.items() if name in models}
@@ -102,5 +103,5 @@ def run(data_dir=None, print_fn=print):
         results[name]["samples_correct"] += int(predicted == label)
         rows.append((path.name, name, class_names[label], class_names[predicted],
                      f"{probabilities[predicted]:.3f}"))
-    print_fn(_table(rows))
+    print_fn(format_table(rows))
     return results
