@@ -108,6 +108,14 @@ MODEL_CASES = [
         _images(8, 8, 8), np.arange(8) % 4, (4,),
         4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
     ),
+    ModelCase(
+        "hybrid_classifier",
+        lambda: models.HybridPMMClassifier(
+            4, image_shape=(8, 8), conv_filters=(2,), features=3, n=3, r=2
+        ),
+        _images(8, 8, 8), np.arange(8) % 4, (4,),
+        (9 + 1) * 2 + (4 * 4 * 2 + 1) * 3 + (3 + 1) * L(3) + 4 * (3 * L(3) + 1),
+    ),
 ]
 
 

@@ -1,8 +1,9 @@
 """PMM task models that compile themselves and train with `model.fit`."""
 
+from keras_pmm.models.hybrid_pmm_classifier import HybridPMMClassifier
 from keras_pmm.models.image_pmm_classifier import ImagePMMClassifier
 from keras_pmm.models.pmm_classifier import PMMClassifier
 from keras_pmm.models.pmm_regressor import PMMRegressor
 from keras_pmm.models.pmm_task import PMMTask
 
-__all__ = ["ImagePMMClassifier", "PMMClassifier", "PMMRegressor", "PMMTask"]
+__all__ = ["HybridPMMClassifier", "ImagePMMClassifier", "PMMClassifier", "PMMRegressor", "PMMTask"]
