@@ -94,6 +94,9 @@ class HybridPMMClassifier(PMMTask):
             `method="jacobi"` gives a model that exports to TFLite builtins.
         temperature: softmax temperature, > 0.
         input_scale: factor applied to raw pixels (1/255 for uint8 images).
+        random_flip: mirror each training image left-right with probability
+            1/2 (`keras.layers.RandomFlip`; inactive at inference), for data
+            sets whose classes are mirror-symmetric (Fashion-MNIST, not digits).
         **kwargs: `keras.Model` arguments.
 
     Call arguments:
@@ -128,6 +131,7 @@ class HybridPMMClassifier(PMMTask):
         method="lapack",
         temperature=1.0,
         input_scale=1.0 / 255.0,
+        random_flip=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -147,6 +151,10 @@ class HybridPMMClassifier(PMMTask):
         self.method = method
         self.temperature = _validation.check_positive(temperature, "temperature")
         self.input_scale = float(input_scale)
+        if not isinstance(random_flip, bool):
+            raise ValueError(f"`random_flip` must be True or False. Received: {random_flip!r}")
+        self.random_flip = random_flip
+        self.flip = keras.layers.RandomFlip("horizontal", name="flip") if random_flip else None
         self.convolutions = [
             keras.layers.Conv2D(
                 filters, 3, padding="same", activation="relu", name=f"conv_{index}"
@@ -191,11 +199,13 @@ class HybridPMMClassifier(PMMTask):
         self.primary.build((None, self.features))
         self.readout.build((None, self.n, self.n))
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         self._check_input_shape(inputs.shape)
         images = ops.cast(inputs, self.compute_dtype) * self.input_scale
         if len(images.shape) == 3:
             images = ops.expand_dims(images, -1)
+        if self.flip is not None:
+            images = self.flip(images, training=training)
         for convolution, pooling in zip(self.convolutions, self.poolings):
             images = pooling(convolution(images))
         features = self.projection(self.flatten(images))
@@ -222,4 +232,5 @@ class HybridPMMClassifier(PMMTask):
             "method": self.method,
             "temperature": self.temperature,
             "input_scale": self.input_scale,
+            "random_flip": self.random_flip,
         }

@@ -112,6 +112,21 @@ class TestHybridPMMClassifier(TestCase):
         jacobi.set_weights(lapack.get_weights())
         np.testing.assert_allclose(to_numpy(jacobi(x)), expected, atol=1e-4)
 
+    def test_random_flip_mirrors_training_images_only(self):
+        model = _small(random_flip=True)
+        image, _ = _bar_images(1)  # one bar, off-centre: its mirror is another image
+        plain = to_numpy(model(image, training=False))[0]
+        mirrored = to_numpy(model(image[:, :, ::-1], training=False))[0]
+        assert not np.allclose(plain, mirrored, atol=1e-4)
+        np.testing.assert_array_equal(to_numpy(model(image)), to_numpy(model(image)))
+        outputs = to_numpy(model(np.repeat(image, 64, axis=0), training=True))
+        is_plain = np.isclose(outputs, plain, atol=1e-5).all(axis=1)
+        is_mirrored = np.isclose(outputs, mirrored, atol=1e-5).all(axis=1)
+        assert np.all(is_plain | is_mirrored)
+        assert 10 < is_mirrored.sum() < 54  # about half of them flipped
+        assert model.count_params() == _small().count_params()
+        assert models.HybridPMMClassifier.from_config(model.get_config()).random_flip
+
     def test_images_of_the_wrong_shape_are_rejected(self):
         model = _small()
         with pytest.raises(ValueError, match=r"expects \(batch, 8, 8\).*input_shape=\(2, 8, 9\)"):
@@ -134,9 +149,10 @@ class TestHybridPMMClassifier(TestCase):
         ({"decoder": "dense"}, r"decoder='dense'"),
         ({"method": "qr"}, r"method='qr'"),
         ({"temperature": 0.0}, r"temperature=0.0"),
+        ({"random_flip": "yes"}, r"random_flip.*True or False.*'yes'"),
     ],
     ids=["classes", "filters_int", "filters_zero", "image_rank", "image_small", "features",
-         "activation", "r_above_n", "decoder", "method", "temperature"],
+         "activation", "r_above_n", "decoder", "method", "temperature", "random_flip"],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
