@@ -49,8 +49,13 @@ def save(model, folder, metadata):
     """
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # The training run's compile settings (its schedule, its backend's
+    # jit_compile) are not part of the shipped model; the recipe is in the metadata.
     config = keras.saving.serialize_keras_object(model)
+    config.pop("compile_config", None)
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    # A fresh model compiled with the defaults, so that the weights file
+    # carries no optimizer state (loading it then warns about nothing).
     fresh = keras.saving.deserialize_keras_object(config)
     _build(fresh)
     fresh.set_weights(model.get_weights())
@@ -85,9 +90,10 @@ def load(folder):
             "the preset with `keras-pmm train`."
         )
     config = json.loads((folder / CONFIG_FILE).read_text())
-    # The training run's compile settings (its backend's jit_compile, its
-    # schedule) do not belong to the shipped model: compile with the defaults.
-    config.pop("compile_config", None)
+    config.pop("compile_config", None)  # older folders kept the training run's
+    # Built below with a real batch: Keras' symbolic build from this entry
+    # fails (with a warning) on PyTorch, whose eigh needs concrete tensors.
+    config.pop("build_config", None)
     model = keras.saving.deserialize_keras_object(config)
     model.compile()
     _build(model)

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import warnings
 
 import keras
 import numpy as np
@@ -11,12 +12,21 @@ from keras_pmm import zoo
 from keras_pmm.zoo import storage
 
 TRAINED = [name for name in zoo.list() if zoo.metadata(name)["trained"]]
-BUDGETS = {"pmm_mnist": 2560, "pmm_fashion_mnist": 4210, "pmm_emnist_balanced": 5567}
+BUDGETS = {
+    "pmm_mnist": 2560,
+    "pmm_fashion_mnist": 4210,
+    "pmm_emnist_balanced": 5567,
+    "pmm_hybrid_mnist": 30000,
+    "pmm_hybrid_fashion_mnist": 30000,
+}
 
 
 def test_list_names_every_preset():
-    assert zoo.list() == ["pmm_emnist_balanced", "pmm_fashion_mnist", "pmm_mnist"]
-    assert set(TRAINED) >= {"pmm_fashion_mnist", "pmm_mnist"}
+    assert zoo.list() == [
+        "pmm_emnist_balanced", "pmm_fashion_mnist", "pmm_hybrid_fashion_mnist",
+        "pmm_hybrid_mnist", "pmm_mnist",
+    ]
+    assert set(TRAINED) == set(zoo.list()) - {"pmm_emnist_balanced"}
 
 
 @pytest.mark.parametrize("name", zoo.list())
@@ -75,7 +85,7 @@ def test_recipe_only_preset_explains_how_to_train():
 
 @pytest.mark.parametrize("name", ["pmm_cifar", "", "../zoo"])
 def test_unknown_names_list_the_known_ones(name):
-    with pytest.raises(ValueError, match="Unknown preset .*pmm_fashion_mnist, pmm_mnist"):
+    with pytest.raises(ValueError, match="Unknown preset .*pmm_fashion_mnist, .*pmm_mnist"):
         zoo.load(name)
     if name:
         with pytest.raises(ValueError, match="Unknown preset"):
@@ -126,3 +136,37 @@ def test_save_and_load_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
     assert loaded.get_config()["n"] == 3
     assert isinstance(loaded.optimizer, keras.optimizers.Optimizer)
+
+
+def test_trained_model_ships_without_its_optimizer_state(tmp_path):
+    model = zoo.PRESETS["pmm_mnist"].build(n=3, hamiltonian_size=2)
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.01, 9)))
+    images = np.random.default_rng(0).integers(0, 256, (8, 28, 28)).astype("uint8")
+    model.fit(images, np.arange(8) % 10, epochs=1, verbose=0)
+    assert len(model.optimizer.variables) > 2  # Adam's moments exist now
+    storage.save(model, tmp_path, {"name": "pmm_mnist", "trained": True})
+    assert "compile_config" not in json.loads((tmp_path / storage.CONFIG_FILE).read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # "Skipping variable loading for optimizer"
+        loaded = zoo.load(tmp_path)
+    for left, right in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(left, right)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("name", TRAINED)
+def test_full_test_set_matches_the_card(name, data_dir):
+    """Shipped weights on the whole official test set give the card's figures."""
+    from keras_pmm.zoo import evaluation
+
+    card = zoo.metadata(name)["evaluation"]
+    preset = zoo.PRESETS[name]
+    _, (x_test, y_test) = preset.data.load(data_dir)
+    result = evaluation.evaluate(zoo.load(name), x_test, y_test, len(preset.data.class_names))
+    if keras.backend.backend() == card["backend"]:
+        assert result["correct"] == card["test_correct"]
+        np.testing.assert_allclose(  # the card keeps four decimals
+            result["per_class_accuracy"], card["per_class_accuracy"], atol=5e-5
+        )
+    else:  # another backend's eigh or convolution may flip an image or two
+        assert abs(result["correct"] - card["test_correct"]) <= 3
