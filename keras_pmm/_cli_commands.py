@@ -7,7 +7,9 @@ import numpy as np
 
 
 def _percent(value):
-    return f"{100 * value:.2f}%"
+    from keras_pmm.zoo.cards import percent  # imports keras: only once the backend is set
+
+    return percent(value)
 
 
 def zoo_list(args):

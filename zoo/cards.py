@@ -9,6 +9,7 @@ tests fail when a card or the table no longer matches the metadata.
 
 import dataclasses
 import datetime
+import os
 import pathlib
 import platform
 
@@ -35,8 +36,6 @@ def cpu_name():
                 break
     except OSError:
         pass
-    import os
-
     return f"{name}, {os.cpu_count()} cores"
 
 
@@ -122,7 +121,8 @@ def plot_confusion(confusion, class_names, title, path):
     plt.close(figure)
 
 
-def _percent(value):
+def percent(value):
+    """A fraction as a percentage with two decimals: 0.9649 -> "96.49%"."""
     return f"{100 * value:.2f}%"
 
 
@@ -159,7 +159,7 @@ def render_card(metadata):
         "|---|---|",
         f"| data set | {metadata['dataset']} ({len(classes)} classes), official test split of "
         f"{evaluation_['test_size']:,} images |",
-        f"| test accuracy | **{_percent(evaluation_['test_accuracy'])}** "
+        f"| test accuracy | **{percent(evaluation_['test_accuracy'])}** "
         f"({evaluation_['test_correct']:,} / {evaluation_['test_size']:,}) |",
         f"| parameters | {metadata['parameters']:,} |",
         f"| target | {metadata['target']} |",
@@ -169,8 +169,9 @@ def render_card(metadata):
         f"{evaluation_['latency_ms_batch_256']:.3f} ms at batch 256 (Keras predict, "
         f"{evaluation_['backend']}, {evaluation_['cpu']}) |",
         f"| training | `{metadata['training_command']}`: {_duration(metadata['training_wall_time_s'])} "
-        f"on {metadata['backend']} ({metadata['epochs_run']} epochs, best validation epoch "
-        f"{metadata['best_epoch']}, validation accuracy {_percent(metadata['validation_accuracy'])} "
+        f"on {metadata['backend']}{_note(metadata.get('training_note'))} "
+        f"({metadata['epochs_run']} epochs, best validation epoch "
+        f"{metadata['best_epoch']}, validation accuracy {percent(metadata['validation_accuracy'])} "
         f"on {metadata['recipe']['validation_size']:,} images carved from the training set) |",
         f"| trained | {metadata['training_date']}, Keras {metadata['keras_version']}, "
         f"{metadata['backend']} backend |",
@@ -186,7 +187,7 @@ def render_card(metadata):
     for index, (label, size, accuracy) in enumerate(
         zip(classes, evaluation_["per_class_size"], evaluation_["per_class_accuracy"])
     ):
-        lines.append(f"| {index} | {label} | {size:,} | {_percent(accuracy)} |")
+        lines.append(f"| {index} | {label} | {size:,} | {percent(accuracy)} |")
     lines += [
         "",
         "## Confusion matrix",
@@ -216,6 +217,10 @@ def _recipe_text(recipe):
     )
 
 
+def _note(note):
+    return f", {note}" if note else ""
+
+
 def _duration(seconds):
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
@@ -241,7 +246,7 @@ def render_table(presets_dir):
         card = f"[card](zoo/presets/{name}/{CARD_FILE})"
         if metadata["trained"]:
             evaluation_ = metadata["evaluation"]
-            accuracy = _percent(evaluation_["test_accuracy"])
+            accuracy = percent(evaluation_["test_accuracy"])
             latency = (f"{evaluation_['latency_ms_batch_1']:.2f} ms / "
                        f"{evaluation_['latency_ms_batch_256']:.3f} ms")
         else:

@@ -91,17 +91,17 @@ def run(data_dir=None, print_fn=print):
     print_fn(format_table(rows) + "\n")
 
     rows = [("sample", "preset", "true", "predicted", "probability")]
-    by_dataset = {preset.dataset: name for name, preset in PRESETS.items() if name in models}
     for path, dataset, label in samples():
-        name = by_dataset.get(dataset)
-        if name is None:
-            continue
-        class_names = PRESETS[name].data.class_names
-        probabilities = models[name].predict(images.read_images(path, invert="no"), verbose=0)[0]
-        predicted = int(np.argmax(probabilities))
-        results[name]["samples"].append((path.name, label, predicted))
-        results[name]["samples_correct"] += int(predicted == label)
-        rows.append((path.name, name, class_names[label], class_names[predicted],
-                     f"{probabilities[predicted]:.3f}"))
+        image = images.read_images(path, invert="no")
+        for name in sorted(models):
+            if PRESETS[name].dataset != dataset:
+                continue
+            class_names = PRESETS[name].data.class_names
+            probabilities = models[name].predict(image, verbose=0)[0]
+            predicted = int(np.argmax(probabilities))
+            results[name]["samples"].append((path.name, label, predicted))
+            results[name]["samples_correct"] += int(predicted == label)
+            rows.append((path.name, name, class_names[label], class_names[predicted],
+                         f"{probabilities[predicted]:.3f}"))
     print_fn(format_table(rows))
     return results

@@ -3,7 +3,7 @@
 import dataclasses
 
 from keras_pmm import datasets
-from keras_pmm.models import ImagePMMClassifier
+from keras_pmm.models import HybridPMMClassifier, ImagePMMClassifier
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,7 +101,7 @@ PRESETS = {
             dataset="fashion_mnist",
             description="Pure PMM clothing classifier (block Gram encoding, per-class Hamiltonians)",
             model=dict(n=12, hamiltonian_size=7, r=2, decoder="shared", block_shape=(7, 7)),
-            recipe=Recipe(epochs=20, batch_size=128, learning_rate=0.04),
+            recipe=Recipe(epochs=60, batch_size=128, learning_rate=0.04, patience=15),
             target=">= 88.6% test accuracy with <= 4,210 parameters",
         ),
         Preset(
@@ -111,6 +111,25 @@ PRESETS = {
             model=dict(n=8, hamiltonian_size=4, r=2, block_shape=(7, 7)),
             recipe=Recipe(epochs=30, batch_size=128, learning_rate=0.04, validation_size=10000),
             target=">= 81.6% test accuracy with <= 5,567 parameters",
+        ),
+        Preset(
+            name="pmm_hybrid_mnist",
+            dataset="mnist",
+            description="Three small convolution stages feeding an affine AO-PMM head",
+            model=dict(conv_filters=(16, 32, 32), features=16, n=10, r=2),
+            recipe=Recipe(epochs=15, batch_size=128, learning_rate=4e-3),
+            target=">= 99.0% test accuracy with <= 30,000 parameters",
+            model_class=HybridPMMClassifier,
+        ),
+        Preset(
+            name="pmm_hybrid_fashion_mnist",
+            dataset="fashion_mnist",
+            description="Three small convolution stages feeding an affine AO-PMM head, trained "
+            "with mirrored images",
+            model=dict(conv_filters=(16, 32, 32), features=16, n=10, r=2, random_flip=True),
+            recipe=Recipe(epochs=25, batch_size=128, learning_rate=4e-3, patience=8),
+            target=">= 91.0% test accuracy with <= 30,000 parameters",
+            model_class=HybridPMMClassifier,
         ),
     )
 }
