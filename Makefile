@@ -29,3 +29,4 @@ test: $(VENV)/.installed
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/eigh_bench.py
+	$(PY) benchmarks/zoo_bench.py

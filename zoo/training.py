@@ -21,6 +21,15 @@ BEST_WEIGHTS = "best.weights.h5"
 RUN_RECORD = "run.json"
 
 
+def recipe_optimizer(recipe, steps_per_epoch):
+    """The recipe's optimiser: Adam, learning rate cosine-decayed to 0 over training."""
+    return keras.optimizers.Adam(
+        keras.optimizers.schedules.CosineDecay(
+            recipe.learning_rate, recipe.epochs * steps_per_epoch
+        )
+    )
+
+
 def split_validation(x, y, size, seed):
     """Carves a seeded random validation set of `size` examples from the training set."""
     if not 0 < size < len(x):
@@ -240,13 +249,7 @@ def train(
     solver = _training_solver(devices)
     with data_parallel(devices):
         model = preset.build(method=solver)
-        model.compile(
-            optimizer=keras.optimizers.Adam(
-                keras.optimizers.schedules.CosineDecay(
-                    recipe.learning_rate, recipe.epochs * steps_per_epoch
-                )
-            )
-        )
+        model.compile(optimizer=recipe_optimizer(recipe, steps_per_epoch))
         model(x_fit[: max(devices or 1, 1)])
         callbacks = [
             keras.callbacks.BackupAndRestore(checkpoints / "backup"),
