@@ -209,8 +209,10 @@ def render_card(metadata):
 
 
 def _recipe_text(recipe):
+    optimizer = (f"AdamW (weight decay {recipe['weight_decay']})"
+                 if recipe.get("weight_decay") else "Adam")
     return (
-        f"Adam, learning rate {recipe['learning_rate']} with cosine decay, batch "
+        f"{optimizer}, learning rate {recipe['learning_rate']} with cosine decay, batch "
         f"{recipe['batch_size']}, up to {recipe['epochs']} epochs, early stopping with patience "
         f"{recipe['patience']} on {recipe['validation_size']:,} validation images carved from the "
         f"training set, seed {recipe['seed']}"

@@ -10,9 +10,10 @@ from keras_pmm.models import HybridPMMClassifier, ImagePMMClassifier
 class Recipe:
     """How `keras-pmm train` reproduces a preset.
 
-    Adam with a cosine-decayed learning rate over `epochs`, shuffled batches,
-    `validation_size` examples carved from the training set (seeded) for early
-    stopping with `patience` epochs, the best validation epoch kept.
+    Adam with a cosine-decayed learning rate over `epochs` (AdamW when
+    `weight_decay` > 0), shuffled batches, `validation_size` examples carved
+    from the training set (seeded) for early stopping with `patience` epochs,
+    the best validation epoch kept.
     """
 
     epochs: int
@@ -21,6 +22,7 @@ class Recipe:
     validation_size: int = 5000
     patience: int = 5
     seed: int = 0
+    weight_decay: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)

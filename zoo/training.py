@@ -22,12 +22,14 @@ RUN_RECORD = "run.json"
 
 
 def recipe_optimizer(recipe, steps_per_epoch):
-    """The recipe's optimiser: Adam, learning rate cosine-decayed to 0 over training."""
-    return keras.optimizers.Adam(
-        keras.optimizers.schedules.CosineDecay(
-            recipe.learning_rate, recipe.epochs * steps_per_epoch
-        )
+    """The recipe's optimiser: Adam (AdamW with the recipe's weight decay), its
+    learning rate cosine-decayed to 0 over training."""
+    schedule = keras.optimizers.schedules.CosineDecay(
+        recipe.learning_rate, recipe.epochs * steps_per_epoch
     )
+    if recipe.weight_decay:
+        return keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
+    return keras.optimizers.Adam(schedule)
 
 
 def split_validation(x, y, size, seed):

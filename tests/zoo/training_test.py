@@ -103,3 +103,16 @@ def test_data_parallel_over_two_virtual_cpu_devices(tmp_path, data_dir):
     assert metadata["devices"] == 2
     assert metadata["test_accuracy"] > 0.2
     assert "--devices 2" in metadata["training_command"]
+
+
+def test_recipe_optimizer_decays_weights_only_when_asked():
+    recipe = zoo.Recipe(epochs=4, batch_size=8, learning_rate=0.04)
+    optimizer = training.recipe_optimizer(recipe, steps_per_epoch=10)
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert not isinstance(optimizer, keras.optimizers.AdamW)
+    decayed = training.recipe_optimizer(
+        dataclasses.replace(recipe, weight_decay=0.01), steps_per_epoch=10
+    )
+    assert isinstance(decayed, keras.optimizers.AdamW) and decayed.weight_decay == 0.01
+    schedule = decayed._learning_rate
+    assert schedule.decay_steps == 40 and schedule.initial_learning_rate == 0.04
