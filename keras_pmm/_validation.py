@@ -20,6 +20,14 @@ def check_positive_int(value, name):
     return int(value)
 
 
+def check_num_classes(value):
+    """`num_classes` as an int >= 2, else a ValueError naming it."""
+    value = check_positive_int(value, "num_classes")
+    if value < 2:
+        raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={value}")
+    return value
+
+
 def check_positive(value, name):
     """Raises unless `value` is a number > 0 (NaN fails); returns it as a float."""
     if not value > 0:

@@ -135,11 +135,7 @@ class HybridPMMClassifier(PMMTask):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
-        if self.num_classes < 2:
-            raise ValueError(
-                f"`num_classes` must be at least 2. Received: num_classes={num_classes}"
-            )
+        self.num_classes = _validation.check_num_classes(num_classes)
         self.conv_filters = _check_conv_filters(conv_filters)
         self.image_shape = _check_image_shape(image_shape, len(self.conv_filters))
         self.features = _validation.check_positive_int(features, "features")

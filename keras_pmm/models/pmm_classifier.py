@@ -47,9 +47,7 @@ class PMMClassifier(PMMTask):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
-        if self.num_classes < 2:
-            raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={num_classes}")
+        self.num_classes = _validation.check_num_classes(num_classes)
         self.n = _validation.check_positive_int(n, "n")
         self.r = check_selection(r, n, which)
         self.decoder = decoder
