@@ -12,6 +12,7 @@ import datetime
 import os
 import pathlib
 import platform
+import shlex
 
 import keras
 import numpy as np
@@ -197,7 +198,8 @@ def render_card(metadata):
         "## Reproduce",
         "",
         "```",
-        f"{metadata['training_command']}            # retrain (writes runs/{name})",
+        f"{metadata['training_command']}            # retrain (writes "
+        f"{_output_folder(metadata['training_command'], name)})",
         f"keras-pmm zoo evaluate {name} --data-dir DIR  # the accuracy above, from the shipped weights",
         f"keras-pmm zoo card {name} --data-dir DIR      # regenerate this card",
         "```",
@@ -206,6 +208,17 @@ def render_card(metadata):
         "",
     ]
     return "\n".join(lines)
+
+
+def _output_folder(command, name):
+    """The folder a `keras-pmm train` command writes: its `--output`, else runs/NAME."""
+    words = shlex.split(command)
+    for index, word in enumerate(words):
+        if word == "--output" and index + 1 < len(words):
+            return words[index + 1]
+        if word.startswith("--output="):
+            return word.split("=", 1)[1]
+    return f"runs/{name}"
 
 
 def _recipe_text(recipe):

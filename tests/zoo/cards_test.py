@@ -32,3 +32,15 @@ def test_rendered_table_has_a_row_per_preset():
     table = cards.render_table(zoo.PRESETS_DIR).splitlines()
     assert len(table) == 2 + len(zoo.list())
     assert any("not trained here" in row for row in table)
+
+
+@pytest.mark.parametrize(
+    "command, expected",
+    [
+        ("keras-pmm train pmm_mnist", "runs/pmm_mnist"),
+        ("keras-pmm --backend jax train pmm_mnist --output runs/other --overwrite", "runs/other"),
+        ("keras-pmm train pmm_mnist --output=/tmp/x", "/tmp/x"),
+    ],
+)
+def test_card_names_the_folder_the_training_command_writes(command, expected):
+    assert cards._output_folder(command, "pmm_mnist") == expected
