@@ -17,6 +17,7 @@ import shlex
 import keras
 import numpy as np
 
+from keras_pmm import cli
 from keras_pmm.zoo import evaluation, storage
 from keras_pmm.zoo.registry import PRESETS
 
@@ -199,7 +200,7 @@ def render_card(metadata):
         "",
         "```",
         f"{metadata['training_command']}            # retrain (writes "
-        f"{_output_folder(metadata['training_command'], name)})",
+        f"{_output_folder(metadata['training_command'])})",
         f"keras-pmm zoo evaluate {name} --data-dir DIR  # the accuracy above, from the shipped weights",
         f"keras-pmm zoo card {name} --data-dir DIR      # regenerate this card",
         "```",
@@ -210,15 +211,10 @@ def render_card(metadata):
     return "\n".join(lines)
 
 
-def _output_folder(command, name):
-    """The folder a `keras-pmm train` command writes: its `--output`, else runs/NAME."""
-    words = shlex.split(command)
-    for index, word in enumerate(words):
-        if word == "--output" and index + 1 < len(words):
-            return words[index + 1]
-        if word.startswith("--output="):
-            return word.split("=", 1)[1]
-    return f"runs/{name}"
+def _output_folder(command):
+    """The folder a `keras-pmm train` command writes, read with the CLI's own parser."""
+    args = cli._parser().parse_args(shlex.split(command)[1:])
+    return args.output or f"runs/{args.name}"
 
 
 def _recipe_text(recipe):

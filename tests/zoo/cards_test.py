@@ -43,4 +43,4 @@ def test_rendered_table_has_a_row_per_preset():
     ],
 )
 def test_card_names_the_folder_the_training_command_writes(command, expected):
-    assert cards._output_folder(command, "pmm_mnist") == expected
+    assert cards._output_folder(command) == expected
