@@ -67,6 +67,19 @@ def check_finite(x, name):
     _check_finite_values(np.asarray(ops.convert_to_numpy(x)), name)
 
 
+def check_non_negative(x, name):
+    """Raises if a concrete `x` holds a negative entry; skips traced tensors."""
+    if not _backend.is_concrete(x):
+        return
+    values = np.asarray(ops.convert_to_numpy(x))
+    if values.size and values.min() < 0:
+        raise ValueError(
+            f"`{name}` must be non-negative (raw pixel intensities), but "
+            f"{int((values < 0).sum())} of its {values.size} entries are negative "
+            f"(smallest {values.min()!r})."
+        )
+
+
 def _check_finite_values(values, name):
     if not np.issubdtype(values.dtype, np.number):
         return

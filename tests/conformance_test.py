@@ -49,6 +49,7 @@ LAYER_CASES = [
         "block_gram_encoder", lambda: layers.BlockGramEncoder(5, block_shape=(4, 2)),
         _images(6, 8, 8).astype("float32"), (5, 5), (2 * 4) * 5 * (4 + 2),
     ),
+    LayerCase("deskew", lambda: layers.Deskew(), _images(6, 8, 8).astype("float32"), (8, 8), 0),
     LayerCase(
         "class_hamiltonians", lambda: layers.ClassHamiltonians(3, size=4),
         random_hermitian((6, 5, 5)), (3, 4, 4), 3 * (4 * 5 + L(4)),
@@ -105,6 +106,14 @@ MODEL_CASES = [
     ModelCase(
         "image_classifier",
         lambda: models.ImagePMMClassifier(4, image_shape=(8, 8), block_shape=(4, 4), n=3, r=2),
+        _images(8, 8, 8), np.arange(8) % 4, (4,),
+        4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
+    ),
+    ModelCase(
+        "image_classifier_deskew",
+        lambda: models.ImagePMMClassifier(
+            4, image_shape=(8, 8), block_shape=(4, 4), n=3, r=2, deskew=True
+        ),
         _images(8, 8, 8), np.arange(8) % 4, (4,),
         4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
     ),

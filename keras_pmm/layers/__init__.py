@@ -3,6 +3,7 @@
 from keras_pmm.layers.affine_hermitian import AffineHermitian
 from keras_pmm.layers.block_gram_encoder import BlockGramEncoder
 from keras_pmm.layers.class_hamiltonians import ClassHamiltonians
+from keras_pmm.layers.deskew import Deskew
 from keras_pmm.layers.eigenvalue_readout import EigenvalueReadout
 from keras_pmm.layers.matrix_input_hermitian import MatrixInputHermitian
 from keras_pmm.layers.observable_readout import ObservableReadout
@@ -11,6 +12,7 @@ __all__ = [
     "AffineHermitian",
     "BlockGramEncoder",
     "ClassHamiltonians",
+    "Deskew",
     "EigenvalueReadout",
     "MatrixInputHermitian",
     "ObservableReadout",

@@ -5,7 +5,7 @@ from keras import ops
 
 from keras_pmm import _validation
 from keras_pmm.linalg.selection import check_selection
-from keras_pmm.layers import BlockGramEncoder, ClassHamiltonians, ObservableReadout
+from keras_pmm.layers import BlockGramEncoder, ClassHamiltonians, Deskew, ObservableReadout
 from keras_pmm.models.pmm_classifier import PMMClassifier
 from keras_pmm.models.pmm_task import PMMTask
 
@@ -14,7 +14,9 @@ from keras_pmm.models.pmm_task import PMMTask
 class ImagePMMClassifier(PMMTask):
     """Pure PMM image classifier taking raw images, returning probabilities.
 
-    The image is rescaled by `input_scale`, encoded as
+    The image is rescaled by `input_scale` and raised to `intensity_exponent`
+    elementwise (X -> X^gamma), optionally deskewed (`Deskew`, no weights),
+    encoded as
     M = sum_b K_b R_b K_b^T + L_b C_b L_b^T from block Gram matrices
     (`BlockGramEncoder`); each class c gets H_c = D_c M D_c^T + B_c
     (`ClassHamiltonians`), and z_c comes from an observable read-out of H_c's
@@ -37,6 +39,12 @@ class ImagePMMClassifier(PMMTask):
         normalization: `BlockGramEncoder` normalisation.
         temperature: softmax temperature, > 0.
         input_scale: factor applied to raw pixels (1/255 for uint8 images).
+        intensity_exponent: gamma > 0 applied to the rescaled pixels. The
+            Gram encoding is quadratic in X, so gamma < 1 lifts faint strokes
+            and textures relative to bright areas; 1 leaves pixels as they
+            are. Pixels must be non-negative.
+        deskew: remove each image's slant first (`Deskew`); worth it for
+            handwriting, not for photographs of objects.
         **kwargs: `keras.Model` arguments.
 
     Call arguments:
@@ -62,6 +70,8 @@ class ImagePMMClassifier(PMMTask):
         normalization="image",
         temperature=1.0,
         input_scale=1.0 / 255.0,
+        intensity_exponent=1.0,
+        deskew=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -79,6 +89,13 @@ class ImagePMMClassifier(PMMTask):
         self.normalization = normalization
         self.temperature = _validation.check_positive(temperature, "temperature")
         self.input_scale = float(input_scale)
+        self.intensity_exponent = _validation.check_positive(
+            intensity_exponent, "intensity_exponent"
+        )
+        if not isinstance(deskew, bool):
+            raise ValueError(f"`deskew` must be True or False. Received: deskew={deskew!r}")
+        self.deskew = deskew
+        self.deskewer = Deskew(name="deskew") if deskew else None
         self.encoder = BlockGramEncoder(
             n, block_shape=block_shape, normalization=normalization, name="encoder"
         )
@@ -93,6 +110,11 @@ class ImagePMMClassifier(PMMTask):
 
     def call(self, inputs):
         images = ops.cast(inputs, self.compute_dtype) * self.input_scale
+        if self.intensity_exponent != 1.0:
+            _validation.check_non_negative(inputs, "inputs")
+            images = ops.power(images, self.intensity_exponent)
+        if self.deskewer is not None:
+            images = self.deskewer(images)
         logits = self.readout(self.hamiltonians(self.encoder(images)))
         logits = ops.reshape(logits, (-1, self.num_classes))
         return ops.softmax(logits / self.temperature, axis=-1)
@@ -115,4 +137,6 @@ class ImagePMMClassifier(PMMTask):
             "normalization": self.normalization,
             "temperature": self.temperature,
             "input_scale": self.input_scale,
+            "intensity_exponent": self.intensity_exponent,
+            "deskew": self.deskew,
         }

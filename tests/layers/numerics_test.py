@@ -99,6 +99,59 @@ def test_block_gram_encoder(normalization):
     np.testing.assert_array_equal(to_numpy(layer(np.zeros((1, 4, 6), "float32"))), 0.0)
 
 
+def _deskew_reference(image):
+    """Moments by loops, then each row resampled by np.interp (zeros beyond the edges)."""
+    height, width = image.shape
+    total = image.sum()
+    if total == 0:
+        return image
+    row_mean = sum(y * image[y, x] for y in range(height) for x in range(width)) / total
+    column_mean = sum(x * image[y, x] for y in range(height) for x in range(width)) / total
+    covariance = variance = 0.0
+    for y in range(height):
+        for x in range(width):
+            covariance += image[y, x] * (y - row_mean) * (x - column_mean)
+            variance += image[y, x] * (y - row_mean) ** 2
+    slant = covariance / variance
+    padded_columns = np.arange(-1, width + 1)
+    out = np.zeros_like(image)
+    for y in range(height):
+        padded_row = np.concatenate([[0.0], image[y], [0.0]])
+        sources = np.arange(width) + slant * (y - row_mean)
+        out[y] = np.interp(sources, padded_columns, padded_row, left=0.0, right=0.0)
+    return out
+
+
+def test_deskew():
+    rng = np.random.default_rng(5)
+    images = rng.uniform(size=(3, 9, 7)) * (rng.uniform(size=(3, 9, 7)) < 0.4)
+    images[2] = 0.0  # blank: returned unchanged, no NaN
+    expected = np.stack([_deskew_reference(image) for image in images])
+    layer = layers.Deskew()
+    np.testing.assert_allclose(to_numpy(layer(images.astype("float32"))), expected, atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(layer(images[..., None].astype("float32"))), expected, atol=1e-5
+    )
+
+
+def test_deskew_makes_a_slanted_stroke_upright():
+    stroke = np.zeros((1, 12, 12), "float32")
+    for y in range(2, 10):
+        stroke[0, y, y // 2 + 2] = 1.0  # leans right, one column per two rows
+    upright = to_numpy(layers.Deskew()(stroke))[0]
+    def mass_in_two_columns(image):
+        return np.sort(image.sum(axis=0))[-2:].sum()
+
+    assert mass_in_two_columns(stroke[0]) == 4.0  # the stroke spans four columns
+    np.testing.assert_allclose(mass_in_two_columns(upright), 8.0, rtol=1e-5)  # now two
+    np.testing.assert_allclose(upright.sum(), stroke.sum(), rtol=1e-5)  # no mass lost inside
+
+
+def test_deskew_rejects_images_without_known_size():
+    with pytest.raises(ValueError, match=r"\(batch, H, W\)"):
+        layers.Deskew().build((None, 28))
+
+
 def test_class_hamiltonians():
     layer = layers.ClassHamiltonians(num_classes=3, size=2)
     m = random_hermitian((2, 4, 4), seed=4)

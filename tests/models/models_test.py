@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_pmm import models
+from keras_pmm import layers, models
 from tests.test_case import to_numpy
 
 
@@ -102,6 +102,37 @@ def test_classifier_outputs_are_probabilities():
     np.testing.assert_allclose(channel_last, probabilities, atol=1e-6)
 
 
+def test_image_preprocessing_is_the_documented_function_of_the_pixels():
+    images = np.random.default_rng(1).integers(0, 256, size=(4, 28, 28)).astype("uint8")
+    plain = models.ImagePMMClassifier(num_classes=10, n=4)
+    plain.predict(images, verbose=0)  # builds every weight
+    for options in (dict(intensity_exponent=0.5), dict(deskew=True)):
+        preprocessed = models.ImagePMMClassifier(num_classes=10, n=4, **options)
+        preprocessed.predict(images, verbose=0)
+        preprocessed.set_weights(plain.get_weights())  # Deskew and the exponent add none
+        pixels = images.astype("float32") / 255.0
+        if "intensity_exponent" in options:
+            expected_input = 255.0 * np.sqrt(pixels)
+        else:
+            expected_input = to_numpy(layers.Deskew()(pixels)) * 255.0
+        np.testing.assert_allclose(
+            preprocessed.predict(images, verbose=0),
+            plain.predict(expected_input, verbose=0),
+            atol=1e-5,
+        )
+        assert not np.allclose(
+            preprocessed.predict(images, verbose=0), plain.predict(images, verbose=0), atol=1e-3
+        )
+
+
+def test_negative_pixels_are_rejected_when_an_exponent_is_applied():
+    model = models.ImagePMMClassifier(num_classes=10, n=4, intensity_exponent=0.5)
+    images = np.zeros((2, 28, 28), "float32")
+    images[1, 3, 4] = -1.0
+    with pytest.raises(ValueError, match=r"`inputs` must be non-negative.*1 of its 1568"):
+        model.predict(images, verbose=0)
+
+
 def test_nan_and_inf_inputs_are_rejected_before_training():
     model = models.PMMRegressor(n=4)
     x, y = regression_data(32)
@@ -134,8 +165,13 @@ def test_wrong_feature_count_names_expected_and_received():
         (lambda: models.PMMRegressor(readout="softmax"), r"readout='softmax'"),
         (lambda: models.ImagePMMClassifier(10, block_shape=(5, 7)), r"block_shape"),
         (lambda: models.ImagePMMClassifier(10, n=4, r=5), r"n=4.*r=5"),
+        (lambda: models.ImagePMMClassifier(10, intensity_exponent=0), r"intensity_exponent=0"),
+        (lambda: models.ImagePMMClassifier(10, deskew="yes"), r"deskew='yes'"),
     ],
-    ids=["classes", "temperature_zero", "temperature_nan", "n_zero", "r_above_n", "readout", "blocks", "image_r"],
+    ids=[
+        "classes", "temperature_zero", "temperature_nan", "n_zero", "r_above_n", "readout",
+        "blocks", "image_r", "image_exponent", "image_deskew",
+    ],
 )
 def test_bad_arguments_raise_clear_errors(make_model, message):
     with pytest.raises(ValueError, match=message):
