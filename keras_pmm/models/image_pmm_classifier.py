@@ -119,6 +119,12 @@ class ImagePMMClassifier(PMMTask):
         logits = ops.reshape(logits, (-1, self.num_classes))
         return ops.softmax(logits / self.temperature, axis=-1)
 
+    def check_inputs(self, x):
+        """NaN/inf are rejected; so are negative pixels when an exponent applies."""
+        super().check_inputs(x)
+        if self.intensity_exponent != 1.0:
+            _validation.check_non_negative(x, "x")
+
     default_loss = PMMClassifier.default_loss
     default_metrics = PMMClassifier.default_metrics
 

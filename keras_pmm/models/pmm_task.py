@@ -15,8 +15,8 @@ class PMMTask(keras.Model):
     again to override any of them.
 
     `fit`, `evaluate` and `predict` reject NaN/inf in numpy or eager tensor
-    inputs before training starts (datasets and generators are passed
-    through unchecked).
+    inputs before training starts (`check_inputs`; datasets and generators
+    are passed through unchecked).
     """
 
     default_learning_rate = 1e-2
@@ -55,16 +55,24 @@ class PMMTask(keras.Model):
         if self.built:
             self.optimizer.build(self.trainable_variables)
 
-    def fit(self, x=None, y=None, *args, **kwargs):
+    def check_inputs(self, x):
+        """Raises on invalid numpy or eager-tensor inputs `x` (NaN or inf here).
+
+        Runs before `fit`, `evaluate` and `predict` start, outside any traced
+        function; subclasses extend it with their own input contract.
+        """
         _validation.check_finite(x, "x")
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self.check_inputs(x)
         _validation.check_finite(y, "y")
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        _validation.check_finite(x, "x")
+        self.check_inputs(x)
         _validation.check_finite(y, "y")
         return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
-        _validation.check_finite(x, "x")
+        self.check_inputs(x)
         return super().predict(x, *args, **kwargs)

@@ -129,8 +129,12 @@ def test_negative_pixels_are_rejected_when_an_exponent_is_applied():
     model = models.ImagePMMClassifier(num_classes=10, n=4, intensity_exponent=0.5)
     images = np.zeros((2, 28, 28), "float32")
     images[1, 3, 4] = -1.0
-    with pytest.raises(ValueError, match=r"`inputs` must be non-negative.*1 of its 1568"):
+    with pytest.raises(ValueError, match=r"`x` must be non-negative.*1 of its 1568"):
         model.predict(images, verbose=0)
+    with pytest.raises(ValueError, match=r"`x` must be non-negative"):
+        model.fit(images, np.zeros(2, "int32"), verbose=0)
+    with pytest.raises(ValueError, match=r"`inputs` must be non-negative"):
+        model(images)  # a direct eager call is checked too
 
 
 def test_nan_and_inf_inputs_are_rejected_before_training():
