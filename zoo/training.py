@@ -188,7 +188,8 @@ def train(
     Keras' progress bar shows each epoch; a checkpoint is written after every
     epoch (`BackupAndRestore`), so running the same command again after an
     interruption resumes where it stopped. Early stopping watches the accuracy
-    on a validation split carved from the training set (never the test set);
+    on a validation split carved from the training set (never the test set),
+    from the second half of the epochs on;
     the best validation epoch's weights are kept and evaluated on the test set.
 
     Args:
@@ -260,8 +261,12 @@ def train(
                 save_weights_only=True, initial_value_threshold=run_record.state["val_accuracy"],
             ),
             run_record,
+            # Not before half the cosine schedule: while the learning rate is high,
+            # validation accuracy jumps by points between epochs, and one lucky early
+            # epoch must not stop a run that would have gone on improving.
             keras.callbacks.EarlyStopping(
-                monitor="val_accuracy", mode="max", patience=recipe.patience
+                monitor="val_accuracy", mode="max", patience=recipe.patience,
+                start_from_epoch=recipe.epochs // 2,
             ),
             *callbacks,
         ]
