@@ -165,7 +165,8 @@ def render_card(metadata):
         f"({evaluation_['test_correct']:,} / {evaluation_['test_size']:,}) |",
         f"| parameters | {metadata['parameters']:,} |",
         f"| target | {metadata['target']} |",
-        "| input | raw images (batch, 28, 28), uint8 or float 0..255 (scaling inside the model) |",
+        "| input | raw images (batch, 28, 28), uint8 or float 0..255 "
+        "(all preprocessing inside the model) |",
         f"| output | class probabilities (batch, {len(classes)}) (softmax inside the model) |",
         f"| latency per image | {evaluation_['latency_ms_batch_1']:.2f} ms at batch 1, "
         f"{evaluation_['latency_ms_batch_256']:.3f} ms at batch 256 (Keras predict, "
@@ -223,8 +224,9 @@ def _recipe_text(recipe):
     return (
         f"{optimizer}, learning rate {recipe['learning_rate']} with cosine decay, batch "
         f"{recipe['batch_size']}, up to {recipe['epochs']} epochs, early stopping with patience "
-        f"{recipe['patience']} on {recipe['validation_size']:,} validation images carved from the "
-        f"training set, seed {recipe['seed']}"
+        f"{recipe['patience']} (watched from epoch {recipe['epochs'] // 2 + 1} on) on "
+        f"{recipe['validation_size']:,} validation images carved from the training set, seed "
+        f"{recipe['seed']}"
     )
 
 
