@@ -67,12 +67,15 @@ class Deskew(keras.layers.Layer):
         column_mean = ops.sum(images * columns, axis=(1, 2), keepdims=True) / total
         row_offsets = rows - row_mean
         row_variance = ops.sum(images * ops.square(row_offsets), axis=(1, 2), keepdims=True)
-        covariance = ops.sum(images * row_offsets * (columns - column_mean), axis=(1, 2), keepdims=True)
+        covariance = ops.sum(
+            images * row_offsets * (columns - column_mean), axis=(1, 2), keepdims=True
+        )
         slant = covariance / ops.maximum(row_variance, 1e-12)
-        # Source column of each output pixel: (batch, H, 1, W) against k: (1, 1, W, 1).
+        # Where each output pixel reads, (batch, H, 1, W), against the input
+        # columns k, (1, 1, W, 1): hat weights max(0, 1 - |k - source|).
         sources = ops.expand_dims(columns + slant * row_offsets, axis=2)
-        k = ops.reshape(ops.arange(width, dtype=images.dtype), (1, 1, width, 1))
-        interpolation = ops.relu(1.0 - ops.abs(k - sources))
+        input_columns = ops.reshape(columns, (1, 1, width, 1))
+        interpolation = ops.relu(1.0 - ops.abs(input_columns - sources))
         return ops.einsum("zhk,zhkw->zhw", images, interpolation)
 
     def compute_output_shape(self, input_shape):

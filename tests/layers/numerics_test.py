@@ -139,6 +139,7 @@ def test_deskew_makes_a_slanted_stroke_upright():
     for y in range(2, 10):
         stroke[0, y, y // 2 + 2] = 1.0  # leans right, one column per two rows
     upright = to_numpy(layers.Deskew()(stroke))[0]
+
     def mass_in_two_columns(image):
         return np.sort(image.sum(axis=0))[-2:].sum()
 
