@@ -60,6 +60,23 @@ def check_square(shape, name):
     return shape
 
 
+def check_image_shape(input_shape, owner):
+    """(H, W) of an image batch shaped (batch, H, W) or (batch, H, W, 1).
+
+    Raises a ValueError naming `owner` unless the shape is one of those with
+    H and W known.
+    """
+    shape = tuple(input_shape)
+    if len(shape) == 4 and shape[-1] == 1:
+        shape = shape[:-1]
+    if len(shape) != 3 or shape[1] is None or shape[2] is None:
+        raise ValueError(
+            f"{owner} expects images of shape (batch, H, W) or (batch, H, W, 1) "
+            f"with known H and W. Received: input_shape={tuple(input_shape)}"
+        )
+    return shape[1], shape[2]
+
+
 def check_finite(x, name):
     """Raises if a concrete `x` holds NaN or inf; skips traced tensors."""
     if not _backend.is_concrete(x):

@@ -73,15 +73,7 @@ class BlockGramEncoder(keras.layers.Layer):
         self.projection_regularizer = keras.regularizers.get(projection_regularizer)
 
     def _image_shape(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) == 4 and shape[-1] == 1:
-            shape = shape[:-1]
-        if len(shape) != 3 or shape[1] is None or shape[2] is None:
-            raise ValueError(
-                "BlockGramEncoder expects images of shape (batch, H, W) or "
-                f"(batch, H, W, 1) with known H and W. Received: input_shape={tuple(input_shape)}"
-            )
-        height, width = shape[1], shape[2]
+        height, width = _validation.check_image_shape(input_shape, "BlockGramEncoder")
         if height % self.block_shape[0] or width % self.block_shape[1]:
             raise ValueError(
                 f"`block_shape` {self.block_shape} must divide the image shape "

@@ -45,14 +45,7 @@ class Deskew(keras.layers.Layer):
     """
 
     def build(self, input_shape):
-        shape = tuple(input_shape)
-        if len(shape) == 4 and shape[-1] == 1:
-            shape = shape[:-1]
-        if len(shape) != 3 or shape[1] is None or shape[2] is None:
-            raise ValueError(
-                "Deskew expects images of shape (batch, H, W) or (batch, H, W, 1) "
-                f"with known H and W. Received: input_shape={tuple(input_shape)}"
-            )
+        _validation.check_image_shape(input_shape, "Deskew")
 
     def call(self, inputs):
         _validation.check_finite(inputs, "inputs")

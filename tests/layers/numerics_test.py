@@ -148,9 +148,16 @@ def test_deskew_makes_a_slanted_stroke_upright():
     np.testing.assert_allclose(upright.sum(), stroke.sum(), rtol=1e-5)  # no mass lost inside
 
 
-def test_deskew_rejects_images_without_known_size():
-    with pytest.raises(ValueError, match=r"\(batch, H, W\)"):
+def test_image_layers_reject_images_without_known_size():
+    with pytest.raises(ValueError, match=r"Deskew expects images of shape \(batch, H, W\)"):
         layers.Deskew().build((None, 28))
+    encoder = layers.BlockGramEncoder(n=3, block_shape=(7, 7))
+    with pytest.raises(ValueError, match=r"BlockGramEncoder expects .* known H and W"):
+        encoder.build((None, None, 28, 1))
+    with pytest.raises(ValueError, match=r"BlockGramEncoder expects"):
+        encoder.build((None, 28, 28, 3))
+    with pytest.raises(ValueError, match=r"must divide the image shape \(28, 30\)"):
+        encoder.build((None, 28, 30, 1))
 
 
 def test_class_hamiltonians():
