@@ -35,3 +35,18 @@ def is_concrete(x):
 
         return not torch.compiler.is_compiling()
     return False
+
+
+def to_tensor(x):
+    """`x` (array, list, tensor or variable) as a backend tensor.
+
+    `keras.ops.convert_to_tensor` hands a `tf.Variable` back unchanged on
+    TensorFlow, and some `keras.ops` (`swapaxes`) then fail on it; read its
+    value instead.
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if isinstance(x, tf.Variable):
+            return tf.convert_to_tensor(x)
+    return keras.ops.convert_to_tensor(x)

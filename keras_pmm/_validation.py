@@ -8,7 +8,7 @@ break tracing under `jit`, `tf.function` or `torch.compile`.
 import numpy as np
 from keras import ops
 
-from keras_pmm import _backend
+from keras_pmm import _backend, _precision
 
 
 def check_positive_int(value, name):
@@ -60,21 +60,61 @@ def check_square(shape, name):
     return shape
 
 
+def is_array_like(x):
+    """Whether `x` is an array or tensor (not a dataset, generator or dict)."""
+    return hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def static_shape(x):
+    """The static shape of `x` as a tuple, or None where even its rank is unknown.
+
+    TensorFlow relaxes the traced input signature when `predict` meets a
+    second input rank, so the rank can be unknown inside `call`.
+    """
+    try:
+        return tuple(x.shape)
+    except (TypeError, ValueError):
+        return None
+
+
 def check_image_shape(input_shape, owner):
     """(H, W) of an image batch shaped (batch, H, W) or (batch, H, W, 1).
 
     Raises a ValueError naming `owner` unless the shape is one of those with
     H and W known.
     """
-    shape = tuple(input_shape)
-    if len(shape) == 4 and shape[-1] == 1:
+    shape = None if input_shape is None else tuple(input_shape)
+    if shape is not None and len(shape) == 4 and shape[-1] == 1:
         shape = shape[:-1]
-    if len(shape) != 3 or shape[1] is None or shape[2] is None:
+    if shape is None or len(shape) != 3 or shape[1] is None or shape[2] is None:
         raise ValueError(
             f"{owner} expects images of shape (batch, H, W) or (batch, H, W, 1) "
-            f"with known H and W. Received: input_shape={tuple(input_shape)}"
+            f"with known H and W. Received: input_shape={input_shape}"
         )
     return shape[1], shape[2]
+
+
+def check_image_batch_shape(shape, image_shape, owner):
+    """Raises unless `shape` is (batch, H, W) or (batch, H, W, 1) for `image_shape`.
+
+    Unknown dimensions pass, and so does an unknown rank (None): traced
+    shapes are checked as far as they are known.
+    """
+    if shape is None:
+        return
+    shape = tuple(shape)
+    height, width = image_shape
+    matches = (
+        len(shape) in (3, 4)
+        and (len(shape) == 3 or shape[3] in (1, None))
+        and all(d is None or d == e for d, e in zip(shape[1:3], image_shape))
+    )
+    if not matches:
+        raise ValueError(
+            f"{owner} expects a batch of images shaped (batch, {height}, {width}) or "
+            f"(batch, {height}, {width}, 1); a single image needs a batch axis, "
+            f"e.g. image[None]. Received: shape={shape}"
+        )
 
 
 def check_finite(x, name):
@@ -110,11 +150,27 @@ def _check_finite_values(values, name):
         )
 
 
-def check_hermitian(x, name, rtol=1e-5):
-    """Raises if a concrete `x` is not Hermitian to relative tolerance `rtol`."""
+def hermitian_tolerance(dtype):
+    """Relative Hermiticity tolerance for matrices computed in `dtype`.
+
+    1e-5, or 16 machine epsilons where the dtype is coarser (float16: 0.016,
+    bfloat16: 0.125): a matrix built as D M D^T in float16 is symmetric only
+    to a few roundings, while a matrix that is not Hermitian at all deviates
+    by O(1).
+    """
+    return max(1e-5, 16 * _precision.machine_epsilon(dtype))
+
+
+def check_hermitian(x, name, rtol=None):
+    """Raises if a concrete `x` is not Hermitian to relative tolerance `rtol`.
+
+    `rtol` defaults to `hermitian_tolerance(x.dtype)`.
+    """
     check_square(x.shape, name)
     if not _backend.is_concrete(x):
         return
+    if rtol is None:
+        rtol = hermitian_tolerance(x.dtype)
     values = np.asarray(ops.convert_to_numpy(x))
     _check_finite_values(values, name)
     deviation = np.abs(values - np.conj(np.swapaxes(values, -1, -2))).max(initial=0.0)

@@ -1,21 +1,26 @@
 """One `eigh` entry point with a gradient that survives degenerate spectra."""
 
-import keras
 from keras import ops
 
 from keras_pmm import _validation
-from keras_pmm.linalg.hermitian import conjugate_transpose, hermitian_part, is_complex
+from keras_pmm import _backend, _precision
+from keras_pmm._precision import is_complex
+from keras_pmm.linalg.hermitian import conjugate_transpose, hermitian_part
 from keras_pmm.linalg.jacobi import jacobi_eigh
 
 METHODS = ("lapack", "jacobi")
 
 
-def _solver_dtype(h):
-    """float32 at least: eigh is too fragile for float16/bfloat16."""
-    dtype = keras.backend.standardize_dtype(h.dtype)
-    if "complex" in dtype or dtype == "float64":
-        return dtype
-    return "float32"
+def default_gradient_broadening(dtype):
+    """sqrt(machine epsilon) of the dtype eigh works in.
+
+    3.5e-4 for float32 (also the working dtype of float16 and bfloat16
+    input) and 1.5e-8 for float64. Rounding alone splits a repeated
+    eigenvalue by about eps * ||H|| and leaves the eigenvectors of pairs
+    closer than sqrt(eps) * ||H|| uncertain by more than sqrt(eps), so the
+    inverse level spacing is switched off below that gap.
+    """
+    return _precision.machine_epsilon(_precision.working_dtype(dtype)) ** 0.5
 
 
 def _lapack_eigh(h):
@@ -23,6 +28,18 @@ def _lapack_eigh(h):
     if is_complex(eigenvalues):
         eigenvalues = ops.real(eigenvalues)
     return eigenvalues, eigenvectors
+
+
+def _broadened_inverse_gaps(eigenvalues, broadening):
+    """F_ij = g_ij / (g_ij^2 + (b s)^2) with g_ij = l_j - l_i, s = max |l|.
+
+    Computed on the gaps in units of s, so that neither huge nor tiny
+    spectra overflow or underflow in the squares; F = 0 for H = 0.
+    """
+    radius = ops.max(ops.abs(eigenvalues), axis=-1)[..., None, None]
+    scale = ops.where(radius > 0, radius, ops.ones_like(radius))
+    gaps = (eigenvalues[..., None, :] - eigenvalues[..., :, None]) / scale
+    return gaps / (ops.square(gaps) + broadening**2) / scale
 
 
 def _with_perturbation_gradient(h, h_fixed, eigenvalues, eigenvectors, broadening):
@@ -39,27 +56,22 @@ def _with_perturbation_gradient(h, h_fixed, eigenvalues, eigenvectors, broadenin
     inside a degenerate eigenspace get the exact gradient.
     """
     delta = h - h_fixed
-    delta_vectors = ops.matmul(delta, eigenvectors)
+    delta_vectors = _precision.matmul(delta, eigenvectors)
     conj_vectors = ops.conj(eigenvectors) if is_complex(eigenvectors) else eigenvectors
     first_order_values = ops.sum(conj_vectors * delta_vectors, axis=-2)
     if is_complex(first_order_values):
         first_order_values = ops.real(first_order_values)
-    coupling = ops.matmul(conjugate_transpose(eigenvectors), delta_vectors)
-
-    gaps = eigenvalues[..., None, :] - eigenvalues[..., :, None]
-    radius = ops.max(ops.abs(eigenvalues), axis=-1)[..., None, None]
-    tiny = 1e-30 if keras.backend.standardize_dtype(eigenvalues.dtype) == "float32" else 1e-300
-    epsilon = ops.square(broadening * radius) + tiny
-    inverse_gaps = gaps / (ops.square(gaps) + epsilon)
+    coupling = _precision.matmul(conjugate_transpose(eigenvectors), delta_vectors)
+    inverse_gaps = _broadened_inverse_gaps(eigenvalues, broadening)
     if is_complex(coupling):
         inverse_gaps = ops.cast(inverse_gaps, coupling.dtype)
     return (
         eigenvalues + first_order_values,
-        eigenvectors + ops.matmul(eigenvectors, inverse_gaps * coupling),
+        eigenvectors + _precision.matmul(eigenvectors, inverse_gaps * coupling),
     )
 
 
-def eigh(h, method="lapack", sweeps=None, gradient_broadening=1e-6, validate=True):
+def eigh(h, method="lapack", sweeps=None, gradient_broadening=None, validate=True):
     """Eigenvalues and eigenvectors of Hermitian matrices, ascending.
 
     Two interchangeable solvers compute the decomposition H = V diag(l) V^H:
@@ -69,27 +81,44 @@ def eigh(h, method="lapack", sweeps=None, gradient_broadening=1e-6, validate=Tru
     - `"jacobi"`: a cyclic Jacobi solver built from `keras.ops` that TFLite
       runs with builtin ops only (see `jacobi_eigh`).
 
-    Both run in float32 or wider (float16/bfloat16 input is promoted) and share
-    one gradient: the first-order perturbation formula
+    Both run in float32 or wider (float16/bfloat16 input is promoted, so the
+    results are float32 under a mixed-precision policy) and share one
+    gradient: the first-order perturbation formula
 
         dl_k = v_k^H dH v_k,   dV = V (F o (V^H dH V)),
 
     with the inverse level spacing 1/(l_j - l_i) broadened to
-    (l_j - l_i) / ((l_j - l_i)^2 + eps), so gradients stay finite at H = 0,
-    H = I and any repeated eigenvalue, on every backend.
+
+        F_ij = g / (g^2 + (b s)^2),   g = l_j - l_i,   s = max_k |l_k|,
+
+    so gradients stay finite at H = 0, H = I and any repeated eigenvalue, on
+    every backend. F is the exact 1/g for gaps well above b s (relative error
+    (b s / g)^2) and goes to 0 below it; outputs that do not change under
+    rotations inside a (near-)degenerate eigenspace (eigenvalues, projectors,
+    sums over the whole subspace) get the exact gradient at any gap.
 
     Args:
-        h: tensor of shape (..., n, n), real symmetric or complex Hermitian.
-            Its Hermitian part (h + h^H)/2 is decomposed.
+        h: tensor, variable or array of shape (..., n, n), real symmetric or
+            complex Hermitian. Its Hermitian part (h + h^H)/2 is decomposed.
         method: `"lapack"` or `"jacobi"`.
         sweeps: Jacobi sweeps; chosen from n when omitted (ignored by LAPACK).
-        gradient_broadening: relative level spacing below which the inverse
-            spacing in the gradient is smoothly switched off.
-        validate: check a concrete `h` for NaN/inf and Hermiticity.
+        gradient_broadening: b above, the relative level spacing below which
+            the inverse spacing is switched off. Defaults to the square root
+            of the working dtype's machine epsilon
+            (`default_gradient_broadening`): 3.5e-4 in float32, 1.5e-8 in
+            float64, so that pairs split only by rounding (gaps near
+            eps * s) get a gradient of order 1, not 1 / (eps * s).
+        validate: check a concrete `h` for NaN/inf and Hermiticity (to the
+            tolerance of its dtype, see `check_hermitian`).
 
     Returns:
         `(eigenvalues, eigenvectors)`: shape (..., n) real ascending, and
-        (..., n, n) with eigenvectors in columns (complex for complex `h`).
+        (..., n, n) with eigenvectors in columns (complex for complex `h`),
+        in `h`'s dtype or, for float16/bfloat16 `h`, float32.
+
+    Raises:
+        ValueError: `h` is not square, holds NaN/inf, or is not Hermitian
+            (with `validate=True`), or `method` is unknown.
 
     Example:
     >>> import numpy as np
@@ -98,11 +127,16 @@ def eigh(h, method="lapack", sweeps=None, gradient_broadening=1e-6, validate=Tru
     [1.0, 2.0, 3.0]
     """
     _validation.check_choice(method, "method", METHODS)
+    h = _backend.to_tensor(h)
     _validation.check_square(h.shape, "h")
     if validate:
         _validation.check_hermitian(h, "h")
-    h = ops.convert_to_tensor(h)
-    h = hermitian_part(ops.cast(h, _solver_dtype(h)))
+    dtype = _precision.working_dtype(h.dtype)
+    if gradient_broadening is None:
+        gradient_broadening = default_gradient_broadening(dtype)
+    else:
+        gradient_broadening = _validation.check_positive(gradient_broadening, "gradient_broadening")
+    h = hermitian_part(ops.cast(h, dtype))
     h_fixed = ops.stop_gradient(h)
     if method == "lapack":
         eigenvalues, eigenvectors = _lapack_eigh(h_fixed)

@@ -11,12 +11,13 @@ order. The lower triangle mirrors the upper one (conjugated for complex).
 """
 
 import functools
+import math
 
-import keras
 import numpy as np
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm._precision import complex_from_parts, is_complex
 
 FIELDS = ("real", "complex")
 
@@ -44,10 +45,10 @@ def packed_size(n, field="real"):
 def size_from_packed(length, field="real"):
     """Inverse of `packed_size`: the n whose packed length is `length`."""
     _validation.check_choice(field, "field", FIELDS)
-    if field == "real":
-        n = int(round((np.sqrt(8 * length + 1) - 1) / 2))
-    else:
-        n = int(round(np.sqrt(length)))
+    # Integer arithmetic only: under torch.compile `length` can be a symbolic
+    # int that NumPy cannot round.
+    length = int(length)
+    n = (math.isqrt(8 * length + 1) - 1) // 2 if field == "real" else math.isqrt(length)
     if n < 1 or packed_size(n, field) != length:
         raise ValueError(
             f"A packed {field} Hermitian matrix has length n(n+1)/2 (real) or "
@@ -81,7 +82,8 @@ def hermitian_from_packed(packed, field="real"):
     Args:
         packed: real tensor of shape (..., L) with L = `packed_size(n, field)`.
         field: `"real"` gives real symmetric matrices, `"complex"` gives
-            complex Hermitian matrices (complex64 for float32 input).
+            complex Hermitian matrices (complex64 for float32 input,
+            complex128 for float64 input).
 
     Returns:
         Tensor of shape (..., n, n).
@@ -104,7 +106,7 @@ def hermitian_from_packed(packed, field="real"):
         imag_sign, packed.dtype
     )
     imag_part = ops.reshape(imag_part, batch_shape + (n, n))
-    return ops.view_as_complex(ops.stack([real_part, imag_part], axis=-1))
+    return complex_from_parts(real_part, imag_part)
 
 
 def packed_from_hermitian(matrix, field=None):
@@ -130,11 +132,6 @@ def packed_from_hermitian(matrix, field=None):
     if field == "complex":
         parts.append(np.imag(upper))
     return np.concatenate(parts, axis=-1)
-
-
-def is_complex(x):
-    """Whether tensor `x` has a complex dtype."""
-    return "complex" in keras.backend.standardize_dtype(x.dtype)
 
 
 def conjugate_transpose(x):

@@ -13,6 +13,11 @@ arithmetic on (real, imaginary) pairs, with the unitary rotation
 
 where phi = arg(a_pq) makes the pivot real and R(theta) is the real Jacobi
 rotation that zeroes it (Golub and Van Loan, "Matrix Computations", 8.5).
+
+Each matrix is divided by its largest |entry| before the sweeps and the
+eigenvalues multiplied back after, so the squares inside the rotation
+angles neither overflow (entries near the float32 limit 3.4e38) nor
+underflow (entries near 1e-38 and below).
 """
 
 import functools
@@ -21,8 +26,8 @@ import math
 import numpy as np
 from keras import ops
 
-from keras_pmm import _validation
-from keras_pmm.linalg.hermitian import is_complex
+from keras_pmm import _backend, _validation
+from keras_pmm._precision import complex_from_parts, is_complex
 
 
 def default_sweeps(n):
@@ -142,6 +147,7 @@ def jacobi_eigh(h, sweeps=None):
         ascending; eigenvectors of shape (..., n, n) with the eigenvector of
         `eigenvalues[..., k]` in column k (complex for complex `h`).
     """
+    h = _backend.to_tensor(h)
     _validation.check_square(h.shape, "h")
     n = h.shape[-1]
     if n is None:
@@ -151,6 +157,11 @@ def jacobi_eigh(h, sweeps=None):
     complex_input = is_complex(h)
     a_re = ops.reshape(ops.real(h) if complex_input else h, (-1, n, n))
     a_im = ops.reshape(ops.imag(h), (-1, n, n)) if complex_input else None
+    magnitude = ops.abs(a_re) if a_im is None else ops.maximum(ops.abs(a_re), ops.abs(a_im))
+    scale = ops.max(magnitude, axis=(1, 2), keepdims=True)
+    scale = ops.where(scale > 0, scale, ops.ones_like(scale))
+    a_re = a_re / scale
+    a_im = None if a_im is None else a_im / scale
 
     size = n + n % 2
     if size != n:
@@ -187,14 +198,14 @@ def jacobi_eigh(h, sweeps=None):
     diagonal_index = np.arange(n, dtype="int32") * (size + 1)
     eigenvalues = ops.take(
         ops.reshape(matrix_parts[0], (-1, size * size)), diagonal_index, axis=1
-    )
+    ) * ops.reshape(scale, (-1, 1))
     vector_parts = tuple(v[:, :n, :n] for v in vector_parts)
     order = ops.argsort(eigenvalues, axis=-1)
     eigenvalues = ops.take_along_axis(eigenvalues, order, axis=-1)
     column_order = ops.broadcast_to(order[:, None, :], ops.shape(vector_parts[0]))
     vector_parts = tuple(ops.take_along_axis(v, column_order, axis=-1) for v in vector_parts)
     if complex_input:
-        eigenvectors = ops.view_as_complex(ops.stack(vector_parts, axis=-1))
+        eigenvectors = complex_from_parts(*vector_parts)
     else:
         eigenvectors = vector_parts[0]
     return (
