@@ -12,9 +12,16 @@ class _GaussianEnsemble(keras.initializers.Initializer):
 
     field = None
 
-    def __init__(self, scale=1.0, seed=None):
+    def __init__(self, scale=1.0, seed=None, fan_in_axis=None):
         self.scale = _validation.check_positive(scale, "scale")
         self.seed = seed
+        if fan_in_axis is not None and (
+            isinstance(fan_in_axis, bool) or not isinstance(fan_in_axis, int)
+        ):
+            raise ValueError(
+                f"`fan_in_axis` must be an int or None. Received: fan_in_axis={fan_in_axis!r}"
+            )
+        self.fan_in_axis = fan_in_axis
         self._normal = keras.initializers.RandomNormal(mean=0.0, stddev=1.0, seed=seed)
 
     def _entry_stddevs(self, n):
@@ -22,11 +29,14 @@ class _GaussianEnsemble(keras.initializers.Initializer):
 
     def __call__(self, shape, dtype=None):
         n = size_from_packed(shape[-1], self.field)
-        stddevs = self._entry_stddevs(n) * (self.scale / np.sqrt(n))
+        scale = self.scale
+        if self.fan_in_axis is not None:
+            scale = scale / np.sqrt(max(shape[self.fan_in_axis], 1))
+        stddevs = self._entry_stddevs(n) * (scale / np.sqrt(n))
         return self._normal(shape, dtype=dtype) * keras.ops.cast(stddevs, dtype or "float32")
 
     def get_config(self):
-        return {"scale": self.scale, "seed": self.seed}
+        return {"scale": self.scale, "seed": self.seed, "fan_in_axis": self.fan_in_axis}
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -44,6 +54,11 @@ class GOE(_GaussianEnsemble):
     Args:
         scale: half the spectral radius, > 0.
         seed: int or None, as for `keras.initializers.RandomNormal`.
+        fan_in_axis: None, or an axis of the weight shape holding p matrices
+            that are summed with O(1) coefficients (the p features of
+            `AffineHermitian`'s kernel, axis 0); `scale` is then divided by
+            sqrt(p) when the weight is created, so the sum keeps a spectral
+            radius of about 2 * scale whatever p is.
 
     Example:
     >>> weights = GOE(scale=0.5, seed=1)(shape=(3, 10))  # three 4 x 4 matrices
@@ -69,6 +84,7 @@ class GUE(_GaussianEnsemble):
     Args:
         scale: half the spectral radius, > 0.
         seed: int or None.
+        fan_in_axis: None or an axis to divide `scale` by sqrt of, as for `GOE`.
 
     Example:
     >>> weights = GUE(scale=1.0, seed=1)(shape=(16,))  # one 4 x 4 matrix
@@ -81,6 +97,7 @@ class GUE(_GaussianEnsemble):
         return np.concatenate([np.ones(n), off, off])
 
 
-def random_matrix_initializer(field, scale=1.0, seed=None):
+def random_matrix_initializer(field, scale=1.0, seed=None, fan_in_axis=None):
     """GOE for `field="real"`, GUE for `field="complex"`."""
-    return GOE(scale, seed) if field == "real" else GUE(scale, seed)
+    ensemble = GOE if field == "real" else GUE
+    return ensemble(scale, seed, fan_in_axis=fan_in_axis)

@@ -3,15 +3,14 @@
 import keras
 from keras import ops
 
-from keras_pmm import _validation
+from keras_pmm import _precision, _validation
 from keras_pmm.initializers import random_matrix_initializer
 from keras_pmm.linalg.hermitian import FIELDS, hermitian_from_packed, packed_size
 
 
-def _complex_dtype(field, dtype):
-    if field == "real":
-        return dtype
-    return "complex128" if dtype == "float64" else "complex64"
+def output_dtype(field, dtype):
+    """Dtype of Hermitian matrices of `field` built from `dtype` weights."""
+    return dtype if field == "real" else _precision.complex_dtype(dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -33,20 +32,21 @@ class AffineHermitian(keras.layers.Layer):
 
     Args:
         n: matrix size, >= 1.
-        field: `"real"` (real symmetric H) or `"complex"` (complex Hermitian H,
-            complex64 output).
+        field: `"real"` (real symmetric H) or `"complex"` (complex Hermitian H:
+            complex64 output, complex128 for a float64 layer).
         commutator_penalty: c >= 0 above; 0 disables it.
         bias_initializer: initializer of A_0 (packed); GOE/GUE of scale 1 by
             default.
         kernel_initializer: initializer of A_1..A_p (packed); GOE/GUE of scale
-            1/sqrt(p) by default, so the spectrum of sum_i x_i A_i stays O(1)
-            for O(1) inputs.
+            1/sqrt(p) by default (`fan_in_axis=0`), so the spectrum of
+            sum_i x_i A_i stays O(1) for O(1) inputs.
         bias_regularizer, kernel_regularizer, bias_constraint,
         kernel_constraint: as for `keras.layers.Dense`, on the packed weights.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
-        inputs: (batch, ..., p) features, finite.
+        inputs: (batch, ..., p) features, finite (checked where data enters
+            the PMM models, not in every call).
 
     Returns:
         (batch, ..., n, n) Hermitian matrices (complex for `field="complex"`).
@@ -86,8 +86,8 @@ class AffineHermitian(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(
             bias_initializer or random_matrix_initializer(field, 1.0)
         )
-        self.kernel_initializer = (
-            None if kernel_initializer is None else keras.initializers.get(kernel_initializer)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or random_matrix_initializer(field, 1.0, fan_in_axis=0)
         )
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -102,10 +102,6 @@ class AffineHermitian(keras.layers.Layer):
                 f"Received: input_shape={input_shape}"
             )
         length = packed_size(self.n, self.field)
-        kernel_initializer = self.kernel_initializer or random_matrix_initializer(
-            self.field, 1.0 / max(num_features, 1) ** 0.5
-        )
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_matrix = self.add_weight(
             name="bias_matrix",
             shape=(length,),
@@ -123,8 +119,7 @@ class AffineHermitian(keras.layers.Layer):
         self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: num_features})
 
     def call(self, inputs):
-        _validation.check_finite(inputs, "inputs")
-        packed = ops.matmul(inputs, self.kernel_matrices) + self.bias_matrix
+        packed = _precision.matmul(inputs, self.kernel_matrices) + self.bias_matrix
         if self.commutator_penalty > 0:
             self.add_loss(self.commutator_penalty * self.commutator_norm())
         return hermitian_from_packed(packed, self.field)
@@ -141,8 +136,8 @@ class AffineHermitian(keras.layers.Layer):
         matrices = self.matrices()
         count = matrices.shape[0]
         if count < 2:
-            return ops.zeros(())
-        products = ops.einsum("iab,jbc->ijac", matrices, matrices)
+            return ops.zeros((), dtype=self.compute_dtype)
+        products = _precision.einsum("iab,jbc->ijac", matrices, matrices)
         commutators = products - ops.transpose(products, (1, 0, 2, 3))
         squared = ops.real(commutators * ops.conj(commutators)) if self.field == "complex" else ops.square(commutators)
         per_pair = ops.sum(squared, axis=(-2, -1))
@@ -154,7 +149,7 @@ class AffineHermitian(keras.layers.Layer):
     def compute_output_spec(self, inputs):
         return keras.KerasTensor(
             self.compute_output_shape(inputs.shape),
-            dtype=_complex_dtype(self.field, self.compute_dtype),
+            dtype=output_dtype(self.field, self.compute_dtype),
         )
 
     def get_config(self):
@@ -164,11 +159,7 @@ class AffineHermitian(keras.layers.Layer):
             "field": self.field,
             "commutator_penalty": self.commutator_penalty,
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            "kernel_initializer": (
-                None
-                if self.kernel_initializer is None
-                else keras.initializers.serialize(self.kernel_initializer)
-            ),
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
             "bias_constraint": keras.constraints.serialize(self.bias_constraint),

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_pmm import _validation
+from keras_pmm import _precision, _validation
 
 NORMALIZATIONS = ("image", "block", "none")
 
@@ -29,7 +29,8 @@ class BlockGramEncoder(keras.layers.Layer):
         normalization: `"image"` divides X by its Frobenius norm (so the Gram
             traces sum to 1 and brightness does not matter), `"block"` divides
             each block by its own norm, `"none"` uses X as given. Blank images
-            or blocks give M = 0, never NaN.
+            or blocks give M = 0, never NaN. Norms are taken in float32 (or
+            float64), also under mixed-precision policies.
         projection_initializer: initializer of K_b and L_b; normal with
             stddev 1 by default.
         projection_regularizer: optional regularizer of K_b and L_b.
@@ -101,6 +102,7 @@ class BlockGramEncoder(keras.layers.Layer):
             initializer=self.projection_initializer,
             regularizer=self.projection_regularizer,
         )
+        self.input_spec = keras.InputSpec(min_ndim=3, max_ndim=4, axes={1: height, 2: width})
 
     def _blocks(self, images):
         """(batch, H, W) -> (batch, blocks, h, w), blocks in row-major order."""
@@ -110,15 +112,16 @@ class BlockGramEncoder(keras.layers.Layer):
         return ops.reshape(blocks, (-1, grid_h * grid_w, block_h, block_w))
 
     def call(self, inputs):
-        _validation.check_finite(inputs, "inputs")
-        images = ops.cast(inputs, self.compute_dtype)
-        if len(images.shape) == 4:
-            images = ops.squeeze(images, axis=-1)
-        blocks = self._blocks(images)
+        height, width = self._image_shape(_validation.static_shape(inputs))
+        working = _precision.working_dtype(self.compute_dtype)
+        blocks = self._blocks(ops.reshape(ops.cast(inputs, working), (-1, height, width)))
         if self.normalization != "none":
             axes = (1, 2, 3) if self.normalization == "image" else (2, 3)
-            norms = ops.sqrt(ops.sum(ops.square(blocks), axis=axes, keepdims=True))
-            blocks = blocks / ops.maximum(norms, 1e-12)
+            # The floor inside the square root keeps both the value (0 / tiny)
+            # and the gradient (no 1 / sqrt(0)) of blank blocks finite.
+            squared_norms = ops.sum(ops.square(blocks), axis=axes, keepdims=True)
+            blocks = blocks / ops.sqrt(ops.maximum(squared_norms, 1e-24))
+        blocks = ops.cast(blocks, self.compute_dtype)
         row_features = ops.einsum("knh,zkhw->zknw", self.row_projections, blocks)
         column_features = ops.einsum("knw,zkhw->zknh", self.column_projections, blocks)
         return ops.einsum("zkaw,zkbw->zab", row_features, row_features) + ops.einsum(

@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
-from keras_pmm.initializers import GOE
+from keras_pmm.initializers import GOE, FanInNormal
 from keras_pmm.linalg.hermitian import hermitian_from_packed, packed_size
 
 
@@ -20,7 +20,7 @@ class ClassHamiltonians(keras.layers.Layer):
         num_classes: number of Hamiltonians C, >= 1.
         size: m, the size of each H_c; defaults to n.
         projection_initializer: initializer of D_c; normal with stddev
-            1/sqrt(n) by default.
+            1/sqrt(n) by default (`FanInNormal`).
         offset_initializer: initializer of B_c (packed); GOE of scale 1.
         projection_regularizer, offset_regularizer: optional regularizers.
         **kwargs: base `keras.layers.Layer` arguments.
@@ -50,8 +50,8 @@ class ClassHamiltonians(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
         self.size = None if size is None else _validation.check_positive_int(size, "size")
-        self.projection_initializer = (
-            None if projection_initializer is None else keras.initializers.get(projection_initializer)
+        self.projection_initializer = keras.initializers.get(
+            projection_initializer or FanInNormal(1.0, fan_in_axis=-1)
         )
         self.offset_initializer = keras.initializers.get(offset_initializer or GOE(1.0))
         self.projection_regularizer = keras.regularizers.get(projection_regularizer)
@@ -62,19 +62,16 @@ class ClassHamiltonians(keras.layers.Layer):
         n = input_shape[-1]
         if n is None:
             raise ValueError(f"The input matrix size must be known. Received: input_shape={input_shape}")
-        self._output_size = self.size or n
-        self.projection_initializer = self.projection_initializer or keras.initializers.RandomNormal(
-            stddev=1.0 / n**0.5
-        )
+        size = self.size or n
         self.projections = self.add_weight(
             name="projections",
-            shape=(self.num_classes, self._output_size, n),
+            shape=(self.num_classes, size, n),
             initializer=self.projection_initializer,
             regularizer=self.projection_regularizer,
         )
         self.offsets = self.add_weight(
             name="offsets",
-            shape=(self.num_classes, packed_size(self._output_size)),
+            shape=(self.num_classes, packed_size(size)),
             initializer=self.offset_initializer,
             regularizer=self.offset_regularizer,
         )
@@ -93,11 +90,7 @@ class ClassHamiltonians(keras.layers.Layer):
             **super().get_config(),
             "num_classes": self.num_classes,
             "size": self.size,
-            "projection_initializer": (
-                None
-                if self.projection_initializer is None
-                else keras.initializers.serialize(self.projection_initializer)
-            ),
+            "projection_initializer": keras.initializers.serialize(self.projection_initializer),
             "offset_initializer": keras.initializers.serialize(self.offset_initializer),
             "projection_regularizer": keras.regularizers.serialize(self.projection_regularizer),
             "offset_regularizer": keras.regularizers.serialize(self.offset_regularizer),

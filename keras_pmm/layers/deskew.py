@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_pmm import _validation
+from keras_pmm import _precision, _validation
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -24,9 +24,13 @@ class Deskew(keras.layers.Layer):
     X' has zero slant and the same centroid row. The shear is a fixed
     function of the image (no weights), built from elementwise ops and one
     batched contraction, so it runs, differentiates and exports like the rest
-    of the model. Blank images come back unchanged. The classic MNIST
-    preprocessing (LeCun et al. 1998, "deskewing") is this with an affine
-    resampler.
+    of the model. Blank images and images without vertical extent (a
+    single row of ink) come back unchanged. The moments are computed in
+    float32 (or float64) whatever the layer's compute dtype, so the layer
+    stays finite under `mixed_float16` and `mixed_bfloat16`. The classic
+    MNIST preprocessing (LeCun et al. 1998, "deskewing") is this with an
+    affine resampler. Having no weights, the layer is built at construction
+    and takes any image size.
 
     Args:
         **kwargs: base `keras.layers.Layer` arguments.
@@ -35,7 +39,11 @@ class Deskew(keras.layers.Layer):
         inputs: (batch, H, W) or (batch, H, W, 1) non-negative images.
 
     Returns:
-        (batch, H, W) deskewed images, in the inputs' float dtype.
+        (batch, H, W) deskewed images in the layer's compute dtype.
+
+    Raises:
+        ValueError: the input is not shaped (batch, H, W) or (batch, H, W, 1)
+            with known H and W.
 
     Example:
     >>> slanted = np.eye(8, dtype="float32")[None]  # a 45-degree stroke
@@ -44,17 +52,18 @@ class Deskew(keras.layers.Layer):
     array([0., 0., 0., 4., 4., 0., 0., 0.], dtype=float32)
     """
 
-    def build(self, input_shape):
-        _validation.check_image_shape(input_shape, "Deskew")
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._build_at_init()
 
     def call(self, inputs):
-        _validation.check_finite(inputs, "inputs")
-        images = ops.cast(inputs, self.compute_dtype)
-        if len(images.shape) == 4:
-            images = ops.squeeze(images, axis=-1)
-        height, width = images.shape[1], images.shape[2]
-        rows = ops.reshape(ops.arange(height, dtype=images.dtype), (1, height, 1))
-        columns = ops.reshape(ops.arange(width, dtype=images.dtype), (1, 1, width))
+        height, width = _validation.check_image_shape(
+            _validation.static_shape(inputs), "Deskew"
+        )
+        working = _precision.working_dtype(self.compute_dtype)
+        images = ops.reshape(ops.cast(inputs, working), (-1, height, width))
+        rows = ops.reshape(ops.arange(height, dtype=working), (1, height, 1))
+        columns = ops.reshape(ops.arange(width, dtype=working), (1, 1, width))
         total = ops.maximum(ops.sum(images, axis=(1, 2), keepdims=True), 1e-12)
         row_mean = ops.sum(images * rows, axis=(1, 2), keepdims=True) / total
         column_mean = ops.sum(images * columns, axis=(1, 2), keepdims=True) / total
@@ -69,8 +78,9 @@ class Deskew(keras.layers.Layer):
         sources = ops.expand_dims(columns + slant * row_offsets, axis=2)
         input_columns = ops.reshape(columns, (1, 1, width, 1))
         interpolation = ops.relu(1.0 - ops.abs(input_columns - sources))
-        return ops.einsum("zhk,zhkw->zhw", images, interpolation)
+        deskewed = ops.einsum("zhk,zhkw->zhw", images, interpolation)
+        return ops.cast(deskewed, self.compute_dtype)
 
     def compute_output_shape(self, input_shape):
-        shape = tuple(input_shape)
-        return shape[:-1] if len(shape) == 4 else shape
+        height, width = _validation.check_image_shape(input_shape, "Deskew")
+        return (tuple(input_shape)[0], height, width)

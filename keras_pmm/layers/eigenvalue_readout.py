@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_pmm import _validation
+from keras_pmm import _precision, _validation
 from keras_pmm.linalg.eigh import METHODS, eigh
 from keras_pmm.linalg.selection import WHICH, check_selection, select_eigenpairs
 
@@ -69,12 +69,12 @@ class EigenvalueReadout(keras.layers.Layer):
         self.input_spec = keras.InputSpec(min_ndim=3, axes={-1: input_shape[-1]})
 
     def call(self, inputs):
-        eigenvalues, eigenvectors = eigh(inputs, method=self.method)
+        eigenvalues, eigenvectors = eigh(inputs, method=self.method, validate=False)
         values, _ = select_eigenpairs(eigenvalues, eigenvectors, self.r, self.which)
         values = ops.cast(values, self.compute_dtype)
         if self.units is None:
             return values
-        return ops.matmul(values, self.kernel) + self.bias
+        return _precision.matmul(values, self.kernel) + self.bias
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-2]) + (self.units or self.r,)

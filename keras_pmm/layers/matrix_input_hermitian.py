@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
-from keras_pmm import _validation
-from keras_pmm.initializers import random_matrix_initializer
-from keras_pmm.layers.affine_hermitian import _complex_dtype
+from keras_pmm import _precision, _validation
+from keras_pmm.initializers import FanInNormal, random_matrix_initializer
+from keras_pmm.layers.affine_hermitian import output_dtype
 from keras_pmm.linalg.hermitian import FIELDS, hermitian_from_packed, is_complex, packed_size
 
 
@@ -21,15 +21,18 @@ class MatrixInputHermitian(keras.layers.Layer):
 
     Args:
         n: output matrix size, >= 1.
-        field: `"real"` or `"complex"` (K and B complex, complex64 output).
+        field: `"real"` or `"complex"` (K and B complex; complex64 output,
+            complex128 for a float64 layer).
         projection_initializer: initializer of K; normal with stddev
-            1/sqrt(m) by default.
+            1/sqrt(m) by default (`FanInNormal`).
         bias_initializer: initializer of B (packed); GOE/GUE of scale 1.
         projection_regularizer, bias_regularizer: optional regularizers.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
-        inputs: (batch, ..., m, m) real symmetric matrices, finite.
+        inputs: (batch, ..., m, m) real symmetric matrices, finite (not
+            checked in every call; `keras_pmm.linalg.eigh` checks what it
+            is given directly).
 
     Returns:
         (batch, ..., n, n) Hermitian matrices.
@@ -53,8 +56,8 @@ class MatrixInputHermitian(keras.layers.Layer):
         super().__init__(**kwargs)
         self.n = _validation.check_positive_int(n, "n")
         self.field = _validation.check_choice(field, "field", FIELDS)
-        self.projection_initializer = (
-            None if projection_initializer is None else keras.initializers.get(projection_initializer)
+        self.projection_initializer = keras.initializers.get(
+            projection_initializer or FanInNormal(1.0, fan_in_axis=-1)
         )
         self.bias_initializer = keras.initializers.get(
             bias_initializer or random_matrix_initializer(field, 1.0)
@@ -67,9 +70,6 @@ class MatrixInputHermitian(keras.layers.Layer):
         m = input_shape[-1]
         if m is None:
             raise ValueError(f"The input matrix size must be known. Received: input_shape={input_shape}")
-        self.projection_initializer = self.projection_initializer or keras.initializers.RandomNormal(
-            stddev=1.0 / m**0.5
-        )
         parts = () if self.field == "real" else (2,)
         self.projection = self.add_weight(
             name="projection",
@@ -91,7 +91,6 @@ class MatrixInputHermitian(keras.layers.Layer):
                 "MatrixInputHermitian takes real symmetric matrices X. "
                 f"Received: inputs.dtype={inputs.dtype}"
             )
-        _validation.check_hermitian(inputs, "inputs")
         bias = hermitian_from_packed(self.bias_matrix, self.field)
 
         def congruence(left, right):
@@ -102,7 +101,7 @@ class MatrixInputHermitian(keras.layers.Layer):
         k_re, k_im = self.projection[0], self.projection[1]
         real_part = congruence(k_re, k_re) + congruence(k_im, k_im)
         imag_part = congruence(k_im, k_re) - congruence(k_re, k_im)
-        return bias + ops.view_as_complex(ops.stack([real_part, imag_part], axis=-1))
+        return bias + _precision.complex_from_parts(real_part, imag_part)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-2]) + (self.n, self.n)
@@ -110,7 +109,7 @@ class MatrixInputHermitian(keras.layers.Layer):
     def compute_output_spec(self, inputs):
         return keras.KerasTensor(
             self.compute_output_shape(inputs.shape),
-            dtype=_complex_dtype(self.field, self.compute_dtype),
+            dtype=output_dtype(self.field, self.compute_dtype),
         )
 
     def get_config(self):
@@ -118,11 +117,7 @@ class MatrixInputHermitian(keras.layers.Layer):
             **super().get_config(),
             "n": self.n,
             "field": self.field,
-            "projection_initializer": (
-                None
-                if self.projection_initializer is None
-                else keras.initializers.serialize(self.projection_initializer)
-            ),
+            "projection_initializer": keras.initializers.serialize(self.projection_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             "projection_regularizer": keras.regularizers.serialize(self.projection_regularizer),
             "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),

@@ -199,7 +199,7 @@ class ObservableReadout(keras.layers.Layer):
     def call(self, inputs):
         n = inputs.shape[-1]
         num_stacks = math.prod(self._stack_shape)
-        eigenvalues, eigenvectors = eigh(inputs, method=self.method)
+        eigenvalues, eigenvectors = eigh(inputs, method=self.method, validate=False)
         _, vectors = select_eigenpairs(eigenvalues, eigenvectors, self.r, self.which)
         vectors = _parts(ops.reshape(vectors, (-1, num_stacks, n, self.r)))
         decoders = self.decoder_matrices()
