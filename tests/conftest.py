@@ -18,6 +18,23 @@ def _seeded():
 
 
 @pytest.fixture
+def float64():
+    """64-bit floats available on every backend for the test.
+
+    JAX computes in 32 bits unless `jax_enable_x64` is on (its documented
+    default; float64 arrays are silently truncated otherwise), so the
+    fixture turns it on for the test on that backend, as a JAX user must.
+    """
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    import jax
+
+    with jax.enable_x64(True):
+        yield
+
+
+@pytest.fixture
 def data_dir():
     """Folder with the real MNIST / Fashion-MNIST IDX files (fails if absent)."""
     path = os.path.abspath(DATA_DIR)

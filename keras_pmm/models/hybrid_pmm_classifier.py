@@ -7,7 +7,7 @@ from keras_pmm import _validation
 from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import AffineHermitian, ObservableReadout
 from keras_pmm.models.pmm_classifier import PMMClassifier
-from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_task import PMMTask, image_batch
 
 
 def _check_conv_filters(conv_filters):
@@ -150,43 +150,40 @@ class HybridPMMClassifier(PMMTask):
         if not isinstance(random_flip, bool):
             raise ValueError(f"`random_flip` must be True or False. Received: {random_flip!r}")
         self.random_flip = random_flip
-        self.flip = keras.layers.RandomFlip("horizontal", name="flip") if random_flip else None
+        policy = self.dtype_policy
+        self.flip = (
+            keras.layers.RandomFlip("horizontal", dtype=policy, name="flip")
+            if random_flip
+            else None
+        )
         self.convolutions = [
             keras.layers.Conv2D(
-                filters, 3, padding="same", activation="relu", name=f"conv_{index}"
+                filters, 3, padding="same", activation="relu", dtype=policy,
+                name=f"conv_{index}",
             )
             for index, filters in enumerate(self.conv_filters)
         ]
         self.poolings = [
-            keras.layers.MaxPooling2D(2, name=f"pool_{index}")
+            keras.layers.MaxPooling2D(2, dtype=policy, name=f"pool_{index}")
             for index in range(len(self.conv_filters))
         ]
-        self.flatten = keras.layers.Flatten(name="flatten")
+        self.flatten = keras.layers.Flatten(dtype=policy, name="flatten")
         self.projection = keras.layers.Dense(
-            self.features, activation=feature_activation, name="projection"
+            self.features, activation=feature_activation, dtype=policy, name="projection"
         )
-        self.primary = AffineHermitian(n, name="primary")
+        self.primary = AffineHermitian(n, dtype=policy, name="primary")
         self.readout = ObservableReadout(
-            self.num_classes, r, which=which, decoder=decoder, method=method, name="readout"
+            self.num_classes, r, which=which, decoder=decoder, method=method, dtype=policy,
+            name="readout",
         )
         self.build((None,) + self.image_shape)
         self.compile()
 
-    def _check_input_shape(self, shape):
-        spatial = tuple(shape[1:3])
-        if (
-            len(shape) not in (3, 4)
-            or (len(shape) == 4 and shape[-1] not in (1, None))
-            or any(d is not None and d != e for d, e in zip(spatial, self.image_shape))
-        ):
-            raise ValueError(
-                f"HybridPMMClassifier expects (batch, {self.image_shape[0]}, "
-                f"{self.image_shape[1]}) or (batch, {self.image_shape[0]}, "
-                f"{self.image_shape[1]}, 1) images. Received: input_shape={tuple(shape)}"
-            )
+    def check_input_shape(self, shape):
+        _validation.check_image_batch_shape(shape, self.image_shape, type(self).__name__)
 
     def build(self, input_shape):
-        self._check_input_shape(input_shape)
+        self.check_input_shape(input_shape)
         shape = (None,) + self.image_shape + (1,)
         for convolution, pooling in zip(self.convolutions, self.poolings):
             convolution.build(shape)
@@ -196,10 +193,7 @@ class HybridPMMClassifier(PMMTask):
         self.readout.build((None, self.n, self.n))
 
     def call(self, inputs, training=None):
-        self._check_input_shape(inputs.shape)
-        images = ops.cast(inputs, self.compute_dtype) * self.input_scale
-        if len(images.shape) == 3:
-            images = ops.expand_dims(images, -1)
+        images = ops.expand_dims(image_batch(self, inputs), -1)
         if self.flip is not None:
             images = self.flip(images, training=training)
         for convolution, pooling in zip(self.convolutions, self.poolings):

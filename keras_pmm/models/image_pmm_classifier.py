@@ -7,7 +7,7 @@ from keras_pmm import _validation
 from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import BlockGramEncoder, ClassHamiltonians, Deskew, ObservableReadout
 from keras_pmm.models.pmm_classifier import PMMClassifier
-from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_task import PMMTask, image_batch
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -47,6 +47,11 @@ class ImagePMMClassifier(PMMTask):
             handwriting, not for photographs of objects.
         **kwargs: `keras.Model` arguments.
 
+    The model is built at construction, so `count_params()` needs no
+    forward pass. `fit`, `evaluate` and `predict` raise a ValueError naming
+    the expected and the received shape for anything but a batch of
+    (H, W) or (H, W, 1) images (a single image needs `image[None]`).
+
     Call arguments:
         inputs: (batch, H, W) or (batch, H, W, 1) images, uint8 or float.
 
@@ -75,8 +80,10 @@ class ImagePMMClassifier(PMMTask):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
-        self.image_shape = tuple(image_shape)
+        self.num_classes = _validation.check_num_classes(num_classes)
+        self.image_shape = tuple(
+            _validation.check_positive_int(d, "image_shape[]") for d in image_shape
+        )
         self.block_shape = tuple(block_shape)
         self.n = _validation.check_positive_int(n, "n")
         self.hamiltonian_size = hamiltonian_size
@@ -95,23 +102,35 @@ class ImagePMMClassifier(PMMTask):
         if not isinstance(deskew, bool):
             raise ValueError(f"`deskew` must be True or False. Received: deskew={deskew!r}")
         self.deskew = deskew
-        self.deskewer = Deskew(name="deskew") if deskew else None
+        policy = self.dtype_policy
+        self.deskewer = Deskew(dtype=policy, name="deskew") if deskew else None
         self.encoder = BlockGramEncoder(
-            n, block_shape=block_shape, normalization=normalization, name="encoder"
+            n, block_shape=block_shape, normalization=normalization, dtype=policy,
+            name="encoder",
         )
         self.hamiltonians = ClassHamiltonians(
-            self.num_classes, size=hamiltonian_size, name="hamiltonians"
+            self.num_classes, size=hamiltonian_size, dtype=policy, name="hamiltonians"
         )
         self.readout = ObservableReadout(
-            1, r, which=which, decoder=decoder, method=method, name="readout"
+            1, r, which=which, decoder=decoder, method=method, dtype=policy, name="readout"
         )
-        self.encoder.build((None,) + self.image_shape)
+        self.build((None,) + self.image_shape)
         self.compile()
 
+    def build(self, input_shape):
+        self.check_input_shape(input_shape)
+        image_shape = (None,) + self.image_shape
+        self.encoder.build(image_shape)
+        encoding_shape = self.encoder.compute_output_shape(image_shape)
+        self.hamiltonians.build(encoding_shape)
+        self.readout.build(self.hamiltonians.compute_output_shape(encoding_shape))
+
+    def check_input_shape(self, shape):
+        _validation.check_image_batch_shape(shape, self.image_shape, type(self).__name__)
+
     def call(self, inputs):
-        images = ops.cast(inputs, self.compute_dtype) * self.input_scale
+        images = image_batch(self, inputs)
         if self.intensity_exponent != 1.0:
-            _validation.check_non_negative(inputs, "inputs")
             images = ops.power(images, self.intensity_exponent)
         if self.deskewer is not None:
             images = self.deskewer(images)

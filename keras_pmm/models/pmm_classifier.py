@@ -6,11 +6,11 @@ from keras import ops
 from keras_pmm import _validation
 from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import AffineHermitian, ObservableReadout
-from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_task import AffinePMMTask
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
-class PMMClassifier(PMMTask):
+class PMMClassifier(AffinePMMTask):
     """Affine AO-PMM classifier returning class probabilities.
 
     H(x) = A_0 + sum_i x_i A_i; one observable read-out per class gives z_c,
@@ -57,15 +57,20 @@ class PMMClassifier(PMMTask):
         self.temperature = _validation.check_positive(temperature, "temperature")
         self.commutator_penalty = commutator_penalty
         self.primary = AffineHermitian(
-            n, field=field, commutator_penalty=commutator_penalty, name="primary"
+            n,
+            field=field,
+            commutator_penalty=commutator_penalty,
+            dtype=self.dtype_policy,
+            name="primary",
         )
         self.readout = ObservableReadout(
             self.num_classes, r, which=which, decoder=decoder, field=field, method=method,
-            name="readout",
+            dtype=self.dtype_policy, name="readout",
         )
         self.compile()
 
     def call(self, inputs):
+        self.check_inputs(inputs)
         logits = self.readout(self.primary(inputs))
         return ops.softmax(logits / self.temperature, axis=-1)
 

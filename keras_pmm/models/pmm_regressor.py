@@ -5,13 +5,13 @@ import keras
 from keras_pmm import _validation
 from keras_pmm.linalg.selection import check_selection
 from keras_pmm.layers import AffineHermitian, EigenvalueReadout, ObservableReadout
-from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_task import AffinePMMTask
 
 READOUTS = ("observable", "eigenvalue")
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
-class PMMRegressor(PMMTask):
+class PMMRegressor(AffinePMMTask):
     """Affine PMM regressor: H(x) = A_0 + sum_i x_i A_i, then a read-out.
 
     `readout="observable"` (AO-PMM) reads `num_outputs` values from eigenvector
@@ -68,20 +68,26 @@ class PMMRegressor(PMMTask):
         self.method = method
         self.commutator_penalty = commutator_penalty
         self.primary = AffineHermitian(
-            n, field=field, commutator_penalty=commutator_penalty, name="primary"
+            n,
+            field=field,
+            commutator_penalty=commutator_penalty,
+            dtype=self.dtype_policy,
+            name="primary",
         )
         if readout == "observable":
             self.readout = ObservableReadout(
                 self.num_outputs, r, which=which, decoder=decoder, field=field, method=method,
-                name="readout",
+                dtype=self.dtype_policy, name="readout",
             )
         else:
             self.readout = EigenvalueReadout(
-                r, which=which, units=self.num_outputs, method=method, name="readout"
+                r, which=which, units=self.num_outputs, method=method,
+                dtype=self.dtype_policy, name="readout",
             )
         self.compile()
 
     def call(self, inputs):
+        self.check_inputs(inputs)
         return self.readout(self.primary(inputs))
 
     def default_loss(self):

@@ -1,6 +1,7 @@
 """Shared behaviour of the PMM task models."""
 
 import keras
+from keras import ops
 
 from keras_pmm import _validation
 
@@ -14,9 +15,17 @@ class PMMTask(keras.Model):
     `default_learning_rate`, the task's loss and metrics); call `compile`
     again to override any of them.
 
-    `fit`, `evaluate` and `predict` reject NaN/inf in numpy or eager tensor
-    inputs before training starts (`check_inputs`; datasets and generators
-    are passed through unchecked).
+    `fit`, `evaluate` and `predict` reject NaN/inf and wrongly shaped numpy
+    or eager tensor inputs before training starts, and `call` runs the same
+    `check_inputs` where data enters the model (shapes always; values only
+    for concrete tensors, so eager calls and PyTorch's eager training steps,
+    at 0.2% of a step: `benchmarks/input_check_bench.py`). The layers inside
+    do not check again.
+
+    The model's dtype policy (`dtype=` argument, or the global policy)
+    reaches every sublayer: `PMMRegressor(dtype="float64")` computes and
+    returns float64, and under `mixed_float16` the eigensolver runs in
+    float32 and the outputs come back in float16.
     """
 
     default_learning_rate = 1e-2
@@ -56,12 +65,19 @@ class PMMTask(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def check_inputs(self, x):
-        """Raises on invalid numpy or eager-tensor inputs `x` (NaN or inf here).
+        """Raises on invalid numpy or eager-tensor inputs `x`.
 
-        Runs before `fit`, `evaluate` and `predict` start, outside any traced
-        function; subclasses extend it with their own input contract.
+        Runs before `fit`, `evaluate` and `predict` start and at the start of
+        `call`: checks the (static) shape with `check_input_shape` and, for
+        concrete values, rejects NaN or inf. Subclasses extend it with their
+        own input contract.
         """
+        if _validation.is_array_like(x):
+            self.check_input_shape(_validation.static_shape(x))
         _validation.check_finite(x, "x")
+
+    def check_input_shape(self, shape):
+        """Raises a ValueError unless `shape` (None: unknown rank) fits the model."""
 
     def fit(self, x=None, y=None, *args, **kwargs):
         self.check_inputs(x)
@@ -76,3 +92,40 @@ class PMMTask(keras.Model):
     def predict(self, x, *args, **kwargs):
         self.check_inputs(x)
         return super().predict(x, *args, **kwargs)
+
+
+class AffinePMMTask(PMMTask):
+    """Base of the models with an affine primary matrix on (batch, p) features.
+
+    Subclasses create `self.primary` (`AffineHermitian`) and `self.readout`
+    in `__init__`; this class builds them from the feature count and checks
+    that inputs are (batch, p) with the p the model was built for.
+    """
+
+    def build(self, input_shape):
+        self.check_input_shape(input_shape)
+        self.primary.build(input_shape)
+        self.readout.build(self.primary.compute_output_shape(input_shape))
+
+    def check_input_shape(self, shape):
+        if shape is None:
+            return
+        expected = self.primary.kernel_matrices.shape[0] if self.primary.built else None
+        if len(shape) != 2 or (None not in (expected, shape[-1]) and shape[-1] != expected):
+            features = "p" if expected is None else expected
+            raise ValueError(
+                f"{type(self).__name__} expects features shaped (batch, {features}). "
+                f"Received: shape={tuple(shape)}"
+            )
+
+
+def image_batch(model, inputs):
+    """Images of an image model as (batch, H, W) in its compute dtype, rescaled.
+
+    Runs the model's `check_inputs` (an unknown rank, as TensorFlow traces
+    `predict` after a call with another rank, passes the shape check) and
+    reshapes, so (batch, H, W) and (batch, H, W, 1) give the same result.
+    """
+    model.check_inputs(inputs)
+    images = ops.reshape(ops.cast(inputs, model.compute_dtype), (-1,) + model.image_shape)
+    return images * ops.cast(model.input_scale, model.compute_dtype)

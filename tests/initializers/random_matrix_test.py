@@ -29,8 +29,36 @@ def test_seeded_initializers_repeat_and_round_trip_their_config():
     first = initializers.GOE(scale=0.7, seed=5)
     rebuilt = keras.initializers.deserialize(keras.initializers.serialize(first))
     assert isinstance(rebuilt, initializers.GOE)
-    assert rebuilt.get_config() == {"scale": 0.7, "seed": 5}
+    assert rebuilt.get_config() == {"scale": 0.7, "seed": 5, "fan_in_axis": None}
     np.testing.assert_array_equal(to_numpy(first((10,))), to_numpy(rebuilt((10,))))
+
+
+@pytest.mark.parametrize("name, field", [("GOE", "real"), ("GUE", "complex")])
+def test_fan_in_axis_divides_the_scale_when_the_weight_is_made(name, field):
+    """A sum of p matrices with O(1) weights keeps radius 2 * scale whatever p is."""
+    initializer = getattr(initializers, name)(scale=1.0, seed=3, fan_in_axis=0)
+    for p in (1, 16):
+        packed = to_numpy(initializer((p, packed_size(60, field))))
+        summed = to_numpy(hermitian_from_packed(packed.sum(axis=0), field))
+        radius = np.abs(np.linalg.eigvalsh(summed.astype("complex128"))).max()
+        np.testing.assert_allclose(radius, 2.0, rtol=0.2)
+    assert keras.initializers.deserialize(keras.initializers.serialize(initializer)).fan_in_axis == 0
+    with pytest.raises(ValueError, match="fan_in_axis=1.5"):
+        initializers.GOE(fan_in_axis=1.5)
+
+
+def test_fan_in_normal_scales_by_the_named_axis_and_round_trips():
+    initializer = initializers.FanInNormal(scale=2.0, fan_in_axis=-1, seed=4)
+    values = to_numpy(initializer((3, 50, 400)))
+    np.testing.assert_allclose(values.std(), 2.0 / np.sqrt(400), rtol=0.02)
+    np.testing.assert_allclose(to_numpy(initializers.FanInNormal(fan_in_axis=0, seed=4)((100, 500))).std(), 0.1, rtol=0.02)
+    rebuilt = keras.initializers.deserialize(keras.initializers.serialize(initializer))
+    assert rebuilt.get_config() == {"scale": 2.0, "fan_in_axis": -1, "seed": 4}
+    np.testing.assert_array_equal(to_numpy(initializer((2, 3))), to_numpy(rebuilt((2, 3))))
+    with pytest.raises(ValueError, match="`scale` must be positive"):
+        initializers.FanInNormal(scale=0.0)
+    with pytest.raises(ValueError, match="fan_in_axis=None"):
+        initializers.FanInNormal(fan_in_axis=None)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])

@@ -150,7 +150,9 @@ def test_deskew_makes_a_slanted_stroke_upright():
 
 def test_image_layers_reject_images_without_known_size():
     with pytest.raises(ValueError, match=r"Deskew expects images of shape \(batch, H, W\)"):
-        layers.Deskew().build((None, 28))
+        layers.Deskew().compute_output_shape((None, 28))
+    with pytest.raises(ValueError, match=r"Deskew expects images of shape \(batch, H, W\)"):
+        layers.Deskew()(np.zeros((2, 28), "float32"))
     encoder = layers.BlockGramEncoder(n=3, block_shape=(7, 7))
     with pytest.raises(ValueError, match=r"BlockGramEncoder expects .* known H and W"):
         encoder.build((None, None, 28, 1))

@@ -129,9 +129,9 @@ class TestHybridPMMClassifier(TestCase):
 
     def test_images_of_the_wrong_shape_are_rejected(self):
         model = _small()
-        with pytest.raises(ValueError, match=r"expects \(batch, 8, 8\).*input_shape=\(2, 8, 9\)"):
+        with pytest.raises(ValueError, match=r"shaped \(batch, 8, 8\).*shape=\(2, 8, 9\)"):
             model(np.zeros((2, 8, 9), "uint8"))
-        with pytest.raises(ValueError, match=r"input_shape=\(2, 8, 8, 3\)"):
+        with pytest.raises(ValueError, match=r"shape=\(2, 8, 8, 3\)"):
             model(np.zeros((2, 8, 8, 3), "uint8"))
 
 

@@ -133,7 +133,7 @@ def test_negative_pixels_are_rejected_when_an_exponent_is_applied():
         model.predict(images, verbose=0)
     with pytest.raises(ValueError, match=r"`x` must be non-negative"):
         model.fit(images, np.zeros(2, "int32"), verbose=0)
-    with pytest.raises(ValueError, match=r"`inputs` must be non-negative"):
+    with pytest.raises(ValueError, match=r"`x` must be non-negative"):
         model(images)  # a direct eager call is checked too
 
 
@@ -154,8 +154,10 @@ def test_nan_and_inf_inputs_are_rejected_before_training():
 def test_wrong_feature_count_names_expected_and_received():
     model = models.PMMRegressor(n=4)
     model.fit(*regression_data(32), verbose=0)
-    with pytest.raises(ValueError, match=r"expected axis -1 of input shape to have value 2"):
+    with pytest.raises(ValueError, match=r"expects features shaped \(batch, 2\).*shape=\(4, 3\)"):
         model.predict(np.zeros((4, 3), "float32"), verbose=0)
+    with pytest.raises(ValueError, match=r"expects features shaped \(batch, 2\).*shape=\(4, 1, 2\)"):
+        model.predict(np.zeros((4, 1, 2), "float32"), verbose=0)
 
 
 @pytest.mark.parametrize(
