@@ -5,7 +5,7 @@ from keras import ops
 from keras_pmm import _validation
 from keras_pmm import _backend, _precision
 from keras_pmm._precision import is_complex
-from keras_pmm.linalg.hermitian import conjugate_transpose, hermitian_part
+from keras_pmm.linalg.hermitian import conjugate_transpose, hermitian_part, unit_scaled
 from keras_pmm.linalg.jacobi import jacobi_eigh
 
 METHODS = ("lapack", "jacobi")
@@ -24,10 +24,11 @@ def default_gradient_broadening(dtype):
 
 
 def _lapack_eigh(h):
-    eigenvalues, eigenvectors = ops.eigh(h)
+    scaled, root = unit_scaled(h)
+    eigenvalues, eigenvectors = ops.eigh(scaled)
     if is_complex(eigenvalues):
         eigenvalues = ops.real(eigenvalues)
-    return eigenvalues, eigenvectors
+    return eigenvalues * root[..., 0] * root[..., 0], eigenvectors
 
 
 def _broadened_inverse_gaps(eigenvalues, broadening):

@@ -141,5 +141,31 @@ def conjugate_transpose(x):
 
 
 def hermitian_part(x):
-    """(x + x^H) / 2, the Hermitian part of a square matrix."""
-    return (x + conjugate_transpose(x)) / 2
+    """(x + x^H) / 2, the Hermitian part of a square matrix.
+
+    Computed as x/2 + x^H/2, which cannot overflow for finite x.
+    """
+    return x / 2 + conjugate_transpose(x) / 2
+
+
+def unit_scaled(h):
+    """(h / r^2, r) with r^2 the power of two nearest below the largest |entry|.
+
+    Eigensolvers square entries (rotation angles, LAPACK's and JAX's own
+    symmetrisation), which overflows near the float32 limit and underflows
+    below 1e-19; solving h / r^2 (largest entry in [1, 4)) and multiplying
+    the eigenvalues by r^2 avoids both. r is a power of two, so the scaling
+    is exact (no rounding: the same eigenvalues as an unscaled solve where
+    that one is finite), and it divides by r twice because XLA turns a
+    division into a product with the reciprocal, and 1 / r^2 is a denormal
+    (flushed to zero) above 2^126. Returns r with shape (..., 1, 1);
+    `values * r[..., 0] * r[..., 0]` undoes the scaling. h = 0 gives r = 1.
+    """
+    magnitude = ops.abs(h)
+    if is_complex(h):
+        magnitude = ops.maximum(ops.abs(ops.real(h)), ops.abs(ops.imag(h)))
+    scale = ops.max(magnitude, axis=(-2, -1), keepdims=True)
+    scale = ops.where(scale > 0, scale, ops.ones_like(scale))
+    root = ops.power(ops.cast(2.0, scale.dtype), ops.floor(ops.log2(scale) / 2))
+    divisor = ops.cast(root, h.dtype) if is_complex(h) else root
+    return h / divisor / divisor, root

@@ -15,9 +15,9 @@ where phi = arg(a_pq) makes the pivot real and R(theta) is the real Jacobi
 rotation that zeroes it (Golub and Van Loan, "Matrix Computations", 8.5).
 
 Each matrix is divided by its largest |entry| before the sweeps and the
-eigenvalues multiplied back after, so the squares inside the rotation
-angles neither overflow (entries near the float32 limit 3.4e38) nor
-underflow (entries near 1e-38 and below).
+eigenvalues multiplied back after (`unit_scaled`), so the squares inside
+the rotation angles neither overflow (entries near the float32 limit
+3.4e38) nor underflow (entries below 1e-19).
 """
 
 import functools
@@ -28,6 +28,7 @@ from keras import ops
 
 from keras_pmm import _backend, _validation
 from keras_pmm._precision import complex_from_parts, is_complex
+from keras_pmm.linalg.hermitian import unit_scaled
 
 
 def default_sweeps(n):
@@ -155,13 +156,9 @@ def jacobi_eigh(h, sweeps=None):
     sweeps = default_sweeps(n) if sweeps is None else _validation.check_positive_int(sweeps, "sweeps")
     batch_shape = tuple(ops.shape(h)[:-2])
     complex_input = is_complex(h)
+    h, root = unit_scaled(h)
     a_re = ops.reshape(ops.real(h) if complex_input else h, (-1, n, n))
     a_im = ops.reshape(ops.imag(h), (-1, n, n)) if complex_input else None
-    magnitude = ops.abs(a_re) if a_im is None else ops.maximum(ops.abs(a_re), ops.abs(a_im))
-    scale = ops.max(magnitude, axis=(1, 2), keepdims=True)
-    scale = ops.where(scale > 0, scale, ops.ones_like(scale))
-    a_re = a_re / scale
-    a_im = None if a_im is None else a_im / scale
 
     size = n + n % 2
     if size != n:
@@ -198,7 +195,9 @@ def jacobi_eigh(h, sweeps=None):
     diagonal_index = np.arange(n, dtype="int32") * (size + 1)
     eigenvalues = ops.take(
         ops.reshape(matrix_parts[0], (-1, size * size)), diagonal_index, axis=1
-    ) * ops.reshape(scale, (-1, 1))
+    )
+    root = ops.reshape(root, (-1, 1))
+    eigenvalues = eigenvalues * root * root
     vector_parts = tuple(v[:, :n, :n] for v in vector_parts)
     order = ops.argsort(eigenvalues, axis=-1)
     eigenvalues = ops.take_along_axis(eigenvalues, order, axis=-1)

@@ -144,3 +144,98 @@ def test_bad_input_raises_clear_errors():
         linalg.eigh(np.eye(2, dtype="float32"), method="qr")
     with pytest.raises(ValueError, match="sweeps=0"):
         linalg.jacobi_eigh(np.eye(2, dtype="float32"), sweeps=0)
+
+
+def _off_diagonal_loss(method):
+    decoder = np.zeros((3, 3), "float32")
+    decoder[0, 1] = decoder[1, 0] = 1.0
+
+    def loss(t):
+        _, vectors = linalg.eigh(t, method=method, validate=False)
+        v0 = vectors[:, 0]
+        return ops.sum(v0 * ops.matmul(ops.convert_to_tensor(decoder), v0))
+
+    return loss
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_gradient_is_order_one_for_pairs_split_only_by_rounding(method):
+    """Issue 16 example: diag(1, 1 + 2**-23, 3), L = v_0^T D v_0, D_01 = 1 gave |dL/dh| = 1.3e4.
+
+    With b = sqrt(eps32) and s = 3, F_10 = -g / (g^2 + (b s)^2), g = 2**-23,
+    and dL/dh_01 = dL/dh_10 = F_10 (the Hermitian part halves each), so
+    |dL/dh| = sqrt(2) |F_10| = 0.157. The same matrix written as
+    Q diag(1, 1, 3) Q^T (split by rounding only) gave 1.2e4.
+    """
+    gap = 2.0**-23
+    h = np.diag([1.0, 1.0 + gap, 3.0]).astype("float32")
+    grad = gradient(_off_diagonal_loss(method), h)
+    b = float(np.finfo("float32").eps) ** 0.5
+    expected = np.sqrt(2) * gap / (gap**2 + (3 * b) ** 2)
+    np.testing.assert_allclose(np.linalg.norm(grad), expected, rtol=1e-3)
+    rotated = with_spectrum([1.0, 1.0, 3.0], seed=4).astype("float32")
+    assert np.linalg.norm(gradient(_off_diagonal_loss(method), rotated)) < 1.0, "O(1) in any basis"
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("gap", [0.0, 2.0**-23, 1e-6, 1e-2])
+def test_subspace_invariant_outputs_match_float64_finite_differences(method, gap):
+    """Projector onto the two lowest eigenvectors: the broadening cancels inside the pair.
+
+    Float32 rounding of V^T W V, amplified by the largest broadened inverse
+    gap 1 / (2 b s), is what remains: 1e-6 at (near-)degeneracy, 1e-5 at a
+    gap of 1e-2, and at most about 1e-4 (Jacobi) for gaps near b s = 1.6e-3.
+    """
+    h = with_spectrum([1.0, 1.0 + gap, 3.0, 4.5], seed=2)
+    weight = random_hermitian((4, 4), seed=6).astype("float64")
+
+    def numpy_loss(m):
+        vectors = np.linalg.eigh(m)[1][:, :2]
+        return np.sum(weight * (vectors @ vectors.T))
+
+    def keras_loss(t):
+        _, vectors = linalg.eigh(t, method=method, validate=False)
+        low = vectors[:, :2]
+        projector = ops.matmul(low, ops.transpose(low))
+        return ops.sum(ops.convert_to_tensor(weight.astype("float32")) * projector)
+
+    grad = gradient(keras_loss, h.astype("float32"))
+    direction = random_hermitian((4, 4), seed=8).astype("float64")
+    step = 1e-5
+    finite_difference = (numpy_loss(h + step * direction) - numpy_loss(h - step * direction)) / (2 * step)
+    analytic = np.sum(grad * direction)
+    assert abs(analytic - finite_difference) <= 1e-4 * max(1.0, abs(finite_difference))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    "h, expected",
+    [
+        ([[0.0, 9.3e18], [9.3e18, 0.0]], [-9.3e18, 9.3e18]),
+        ([[1e19, 1e19], [1e19, 1e19]], [0.0, 2e19]),
+        ([[0.0, 1e-30], [1e-30, 0.0]], [-1e-30, 1e-30]),
+        ([[3e38, 1e38], [1e38, -3e38]], [-np.sqrt(1e77), np.sqrt(1e77)]),
+        ([[1e-37, 1e-37], [1e-37, 1e-37]], [0.0, 2e-37]),
+    ],
+    # Denormals are left out: TensorFlow and XLA flush them to zero on CPU.
+    ids=["huge_off_diagonal", "huge_rank_one", "tiny", "near_float32_max", "near_float32_min"],
+)
+def test_eigh_handles_any_finite_float32_scale(method, h, expected):
+    """Issue 16 example: Jacobi returned [0, 0] for the first and [1e19, 1e19] for the second."""
+    values = to_numpy(linalg.eigh(np.array(h, "float32"), method=method)[0])
+    scale = np.abs(expected).max()
+    np.testing.assert_allclose(values, expected, atol=1e-6 * scale)
+
+
+def test_eigh_accepts_variables():
+    """Issue 16 example: a tf.Variable raised AttributeError."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        variable = tf.Variable(np.diag([2.0, 1.0]).astype("float32"))
+    else:
+        variable = keras.Variable(np.diag([2.0, 1.0]).astype("float32"))
+    np.testing.assert_allclose(to_numpy(linalg.eigh(variable)[0]), [1.0, 2.0])
+    np.testing.assert_allclose(to_numpy(linalg.eigh([[2.0, 0.0], [0.0, 1.0]])[0]), [1.0, 2.0])
