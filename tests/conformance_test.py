@@ -3,6 +3,7 @@
 import contextlib
 import dataclasses
 import functools
+import warnings
 
 import keras
 import numpy as np
@@ -117,6 +118,9 @@ class ModelCase:
     y: np.ndarray
     output_shape: tuple
     num_params: int
+    # One case per model class compiles with jit_compile=True: a torch.compile
+    # of a PMM takes 30-100 s on 2 cores, so variants of a class share it.
+    jit: bool = True
 
 
 MODEL_CASES = [
@@ -127,7 +131,7 @@ MODEL_CASES = [
     ModelCase(
         "regressor_eigenvalue_complex",
         functools.partial(models.PMMRegressor, n=4, r=3, readout="eigenvalue", field="complex"),
-        _features(8, 3), _features(8, 1), (1,), (3 + 1) * L(4, "complex") + 3 * 1 + 1,
+        _features(8, 3), _features(8, 1), (1,), (3 + 1) * L(4, "complex") + 3 * 1 + 1, jit=False,
     ),
     ModelCase(
         "classifier", functools.partial(models.PMMClassifier, 3, n=4, r=2, decoder="shared"),
@@ -137,7 +141,7 @@ MODEL_CASES = [
         "image_classifier",
         functools.partial(models.ImagePMMClassifier, 4, image_shape=(8, 8), block_shape=(4, 4), n=3, r=2),
         _images(8, 8, 8), np.arange(8) % 4, (4,),
-        4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
+        4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1), jit=False,
     ),
     ModelCase(
         "image_classifier_deskew",
@@ -224,6 +228,45 @@ class TestConformance(TestCase):
             assert predictions.dtype == policy.split("_")[1] or policy == "mixed_bfloat16"
             assert np.all(np.isfinite(predictions.astype("float32")))
 
+    @pytest.mark.large
+    @pytest.mark.parametrize("case", [c for c in MODEL_CASES if c.jit], ids=lambda c: c.name)
+    def test_model_fits_and_predicts_with_jit_compile(self, case):
+        """XLA on TensorFlow and JAX, torch.compile (TorchDynamo) on PyTorch."""
+        model = case.make()
+        model.compile(jit_compile=True)
+        history = model.fit(case.x, case.y, epochs=1, batch_size=len(case.x), verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+        eager = case.make()
+        eager.predict(case.x[:1], verbose=0)
+        eager.set_weights(model.get_weights())
+        np.testing.assert_allclose(
+            model.predict(case.x, batch_size=len(case.x), verbose=0),
+            eager.predict(case.x, verbose=0),
+            atol=1e-5,
+        )
+
+    @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
+    def test_same_seed_gives_the_same_model(self, case):
+        """set_random_seed before construction fixes every initial weight."""
+        keras.utils.set_random_seed(0)
+        first = case.make()
+        keras.utils.set_random_seed(0)
+        second = case.make()
+        third = case.make()
+        for model in (first, second, third):
+            model.predict(case.x[:2], verbose=0)
+        for a, b in zip(first.get_weights(), second.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        assert any(not np.array_equal(a, b) for a, b in zip(first.get_weights(), third.get_weights()))
+
+    @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
+    def test_model_builds_from_an_input_shape(self, case):
+        model = case.make()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.build((None,) + case.x.shape[1:])
+        assert model.built and model.count_params() == case.num_params
+
     @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
     def test_model_dtype_reaches_every_sublayer(self, case, float64):
         model = case.make(dtype="float64")
@@ -237,5 +280,7 @@ class TestConformance(TestCase):
 def test_table_covers_every_public_layer_and_model():
     covered = {case.cls.__name__ for case in LAYER_CASES}
     covered |= {type(case.make()).__name__ for case in MODEL_CASES}
+    compiled = {type(case.make()).__name__ for case in MODEL_CASES if case.jit}
+    assert compiled == {type(case.make()).__name__ for case in MODEL_CASES}
     public = set(layers.__all__) | (set(models.__all__) - {"PMMTask"})
     assert public <= covered, f"missing from the conformance table: {public - covered}"

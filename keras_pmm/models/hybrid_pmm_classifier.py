@@ -184,6 +184,8 @@ class HybridPMMClassifier(PMMTask):
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)
+        if self.built:  # built at construction; a later build only checks the shape
+            return
         shape = (None,) + self.image_shape + (1,)
         for convolution, pooling in zip(self.convolutions, self.poolings):
             convolution.build(shape)

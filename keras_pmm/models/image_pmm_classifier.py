@@ -119,6 +119,8 @@ class ImagePMMClassifier(PMMTask):
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)
+        if self.built:  # built at construction; a later build only checks the shape
+            return
         image_shape = (None,) + self.image_shape
         self.encoder.build(image_shape)
         encoding_shape = self.encoder.compute_output_shape(image_shape)
