@@ -15,9 +15,10 @@ n in {8, 16, 32}) it times, on each Keras backend:
   (a, b fixed random weights; squared eigenvectors are sign-invariant),
   through bare `keras.ops.eigh` with the backend's native eigh gradient, and
   through the PMM path with the LAPACK solver, with LAPACK and
-  `validate=True` (the layers' default: a NaN/Hermiticity check in numpy that
-  runs only on concrete tensors, i.e. eagerly, so on PyTorch here) and with
-  the Jacobi solver.
+  `validate=True` (the default of a direct `eigh` call: a NaN/Hermiticity
+  check in numpy that runs only on concrete tensors, i.e. eagerly, so on
+  PyTorch here; the layers call eigh with `validate=False` and leave checks
+  to where data enters the models) and with the Jacobi solver.
 
 Each backend runs compiled the way its users would run it: TensorFlow in a
 `tf.function` (no XLA: XLA's CPU eigh is slow) with `tf.GradientTape`, JAX
