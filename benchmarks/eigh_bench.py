@@ -23,7 +23,11 @@ n in {8, 16, 32}) it times, on each Keras backend:
 Each backend runs compiled the way its users would run it: TensorFlow in a
 `tf.function` (no XLA: XLA's CPU eigh is slow) with `tf.GradientTape`, JAX
 under `jax.jit` with `jax.value_and_grad`, PyTorch eagerly with
-`torch.autograd.grad`. Every timing is the median of `--repeats` runs after
+`torch.autograd.grad`. The last two columns time the PMM path compiled as
+`jit_compile=True` compiles a Keras model: XLA on TensorFlow
+(`tf.function(jit_compile=True)`), `jax.jit` on JAX (the same as the
+default there) and `torch.compile` on PyTorch, and the speed-up over the
+default path. Every timing is the median of `--repeats` runs after
 two warm-up calls (the first one compiles), blocking until the result is ready.
 
 The Keras backend is fixed when keras is imported, so without `--backend` the
@@ -71,6 +75,8 @@ COLUMNS = (
     ("fwd_bwd_ratio", "fwd+bwd PMM/bare"),
     ("validated_fwd_bwd", "PMM validate=True fwd+bwd"),
     ("jacobi_fwd_bwd", "PMM jacobi fwd+bwd"),
+    ("jit_fwd_bwd", "PMM jit_compile fwd+bwd"),
+    ("jit_speedup", "jit_compile speed-up"),
 )
 
 
@@ -137,7 +143,17 @@ def _tensorflow_timers(h, loss):
 
         return lambda: [t.numpy() for t in fn(h)]
 
-    return forward, forward_backward
+    def compiled_forward_backward(solve):
+        @tf.function(jit_compile=True)
+        def fn(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                value = loss(*solve(x))
+            return value, tape.gradient(value, x)
+
+        return lambda: [t.numpy() for t in fn(h)]
+
+    return forward, forward_backward, compiled_forward_backward
 
 
 def _jax_timers(h, loss):
@@ -153,7 +169,8 @@ def _jax_timers(h, loss):
         fn = jax.jit(jax.value_and_grad(lambda x: loss(*solve(x))))
         return lambda: jax.block_until_ready(fn(h))
 
-    return forward, forward_backward
+    # Keras compiles with jax.jit whatever jit_compile says: the same timer.
+    return forward, forward_backward, forward_backward
 
 
 def _torch_timers(h, loss):
@@ -176,7 +193,17 @@ def _torch_timers(h, loss):
 
         return run
 
-    return forward, forward_backward
+    def compiled_forward_backward(solve):
+        compiled = torch.compile(lambda x: loss(*solve(x)))
+
+        def run():
+            x = h.detach().requires_grad_(True)
+            value = compiled(x)
+            return value, torch.autograd.grad(value, x)[0]
+
+        return run
+
+    return forward, forward_backward, compiled_forward_backward
 
 
 def _backend_versions(backend):
@@ -243,7 +270,7 @@ def run_backend(backend, sizes, batch, repeats, jacobi, threads=None):
     for n in sizes:
         h, value_weights, vector_weights = _inputs(batch, n)
         loss = _make_loss(ops, value_weights, vector_weights)
-        forward, forward_backward = make_timers(h, loss)
+        forward, forward_backward, compiled_forward_backward = make_timers(h, loss)
         row = {"n": n}
         row["numpy_fwd"] = _median_ms(lambda: np.linalg.eigh(h), repeats)
         row["bare_fwd"] = _median_ms(forward(solvers["bare"]), repeats)
@@ -257,6 +284,8 @@ def run_backend(backend, sizes, batch, repeats, jacobi, threads=None):
             row["jacobi_fwd_bwd"] = _median_ms(
                 forward_backward(solvers["jacobi"]), repeats
             )
+        row["jit_fwd_bwd"] = _median_ms(compiled_forward_backward(solvers["pmm"]), repeats)
+        row["jit_speedup"] = row["pmm_fwd_bwd"] / row["jit_fwd_bwd"]
         row["fwd_ratio"] = row["pmm_fwd"] / row["bare_fwd"]
         row["fwd_bwd_ratio"] = row["pmm_fwd_bwd"] / row["bare_fwd_bwd"]
         rows.append(row)
@@ -328,7 +357,7 @@ def _table(results, jacobi):
     for result in results:
         for row in result["rows"]:
             cells = [
-                f"{row[key]:.2f}x" if key.endswith("ratio") else f"{row[key]:.2f}"
+                f"{row[key]:.2f}x" if key.endswith(("ratio", "speedup")) else f"{row[key]:.2f}"
                 for key, _ in columns
             ]
             lines.append(
