@@ -277,3 +277,24 @@ def test_eigenvalue_readout_jacobi_matches_lapack_on_degenerate_spectra():
     lapack = layers.EigenvalueReadout(r=6)
     jacobi = layers.EigenvalueReadout(r=6, method="jacobi")
     np.testing.assert_allclose(to_numpy(jacobi(h)), to_numpy(lapack(h)), atol=1e-5 * 7.0)
+
+
+def test_layer_rebuilt_from_config_on_a_wider_input_gets_that_inputs_scale():
+    """Issue 16 example: build() overwrote the kernel initializer with 1/sqrt(p) of the first input."""
+    narrow = layers.AffineHermitian(n=40)
+    narrow(np.zeros((1, 1), "float32"))
+    wide = layers.AffineHermitian.from_config(narrow.get_config())
+    wide(np.zeros((1, 64), "float32"))
+    # GOE of scale 1/sqrt(p): off-diagonal entries have variance 1 / (p n).
+    off_diagonal = to_numpy(wide.kernel_matrices)[:, 40:]
+    np.testing.assert_allclose(off_diagonal.std(), 1 / np.sqrt(64 * 40), rtol=0.05)
+    for layer_class, kwargs, shape in (
+        (layers.MatrixInputHermitian, dict(n=4), (1, 3, 3)),
+        (layers.ClassHamiltonians, dict(num_classes=2), (1, 3, 3)),
+    ):
+        first = layer_class(**kwargs)
+        first(np.zeros(shape, "float32"))
+        rebuilt = layer_class.from_config(first.get_config())
+        rebuilt(np.zeros((1, 400, 400), "float32"))
+        projection = to_numpy(rebuilt.weights[0])
+        np.testing.assert_allclose(projection.std(), 1 / np.sqrt(400), rtol=0.05)
