@@ -133,8 +133,8 @@ def _tensorflow_timers(h, loss):
         fn = tf.function(solve)
         return lambda: [t.numpy() for t in fn(h)]
 
-    def forward_backward(solve):
-        @tf.function
+    def forward_backward(solve, jit_compile=False):
+        @tf.function(jit_compile=jit_compile)
         def fn(x):
             with tf.GradientTape() as tape:
                 tape.watch(x)
@@ -144,14 +144,7 @@ def _tensorflow_timers(h, loss):
         return lambda: [t.numpy() for t in fn(h)]
 
     def compiled_forward_backward(solve):
-        @tf.function(jit_compile=True)
-        def fn(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                value = loss(*solve(x))
-            return value, tape.gradient(value, x)
-
-        return lambda: [t.numpy() for t in fn(h)]
+        return forward_backward(solve, jit_compile=True)
 
     return forward, forward_backward, compiled_forward_backward
 

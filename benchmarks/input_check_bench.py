@@ -17,19 +17,9 @@ Medians of `--repeats` runs after warm-up, in milliseconds. Run:
 """
 
 import argparse
-import time
 
 import numpy as np
-
-
-def median_ms(function, repeats):
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+from eigh_bench import _median_ms as median_ms
 
 
 def main():
