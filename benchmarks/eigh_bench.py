@@ -201,7 +201,8 @@ def _torch_timers(h, loss):
 
 def _backend_versions(backend):
     return {
-        name: importlib.metadata.version(name) for name in ("numpy", "keras", backend)
+        name: importlib.metadata.version(name)
+        for name in ("numpy", "keras", backend)
     }
 
 
@@ -224,7 +225,9 @@ def _limit_threads(backend, threads):
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     elif backend == "jax" and threads == 1:
-        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        flags = (
+            "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        )
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}"
     elif backend == "torch":
         import torch
@@ -263,13 +266,19 @@ def run_backend(backend, sizes, batch, repeats, jacobi, threads=None):
     for n in sizes:
         h, value_weights, vector_weights = _inputs(batch, n)
         loss = _make_loss(ops, value_weights, vector_weights)
-        forward, forward_backward, compiled_forward_backward = make_timers(h, loss)
+        forward, forward_backward, compiled_forward_backward = make_timers(
+            h, loss
+        )
         row = {"n": n}
         row["numpy_fwd"] = _median_ms(lambda: np.linalg.eigh(h), repeats)
         row["bare_fwd"] = _median_ms(forward(solvers["bare"]), repeats)
         row["pmm_fwd"] = _median_ms(forward(solvers["pmm"]), repeats)
-        row["bare_fwd_bwd"] = _median_ms(forward_backward(solvers["bare"]), repeats)
-        row["pmm_fwd_bwd"] = _median_ms(forward_backward(solvers["pmm"]), repeats)
+        row["bare_fwd_bwd"] = _median_ms(
+            forward_backward(solvers["bare"]), repeats
+        )
+        row["pmm_fwd_bwd"] = _median_ms(
+            forward_backward(solvers["pmm"]), repeats
+        )
         row["validated_fwd_bwd"] = _median_ms(
             forward_backward(solvers["validated"]), repeats
         )
@@ -277,7 +286,9 @@ def run_backend(backend, sizes, batch, repeats, jacobi, threads=None):
             row["jacobi_fwd_bwd"] = _median_ms(
                 forward_backward(solvers["jacobi"]), repeats
             )
-        row["jit_fwd_bwd"] = _median_ms(compiled_forward_backward(solvers["pmm"]), repeats)
+        row["jit_fwd_bwd"] = _median_ms(
+            compiled_forward_backward(solvers["pmm"]), repeats
+        )
         row["jit_speedup"] = row["pmm_fwd_bwd"] / row["jit_fwd_bwd"]
         row["fwd_ratio"] = row["pmm_fwd"] / row["bare_fwd"]
         row["fwd_bwd_ratio"] = row["pmm_fwd_bwd"] / row["bare_fwd_bwd"]
@@ -315,7 +326,9 @@ def _run_child(backend, args):
             command += ["--threads", str(args.threads)]
             env.update(_thread_env(args.threads))
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        completed = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+        completed = subprocess.run(
+            command, env=env, stdout=subprocess.PIPE, text=True
+        )
         if completed.returncode != 0:
             print(
                 f"[{backend}] failed with exit status {completed.returncode}:\n"
@@ -350,11 +363,15 @@ def _table(results, jacobi):
     for result in results:
         for row in result["rows"]:
             cells = [
-                f"{row[key]:.2f}x" if key.endswith(("ratio", "speedup")) else f"{row[key]:.2f}"
+                f"{row[key]:.2f}x"
+                if key.endswith(("ratio", "speedup"))
+                else f"{row[key]:.2f}"
                 for key, _ in columns
             ]
             lines.append(
-                f"| {result['backend']} | {row['n']} | " + " | ".join(cells) + " |"
+                f"| {result['backend']} | {row['n']} | "
+                + " | ".join(cells)
+                + " |"
             )
     return "\n".join(lines)
 
@@ -399,7 +416,9 @@ def _parse_args(argv=None):
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--batch", type=int, help="matrices per batch (1024)")
-    parser.add_argument("--repeats", type=int, help="timed runs per median (20)")
+    parser.add_argument(
+        "--repeats", type=int, help="timed runs per median (20)"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: batch 128, 3 repeats"
     )
@@ -425,7 +444,9 @@ def _parse_args(argv=None):
     if args.repeats is None:
         args.repeats = 3 if args.quick else 20
     if min(args.batch, args.repeats, *args.sizes, args.threads or 1) < 1:
-        parser.error("--batch, --repeats, --sizes and --threads must be positive")
+        parser.error(
+            "--batch, --repeats, --sizes and --threads must be positive"
+        )
     return args
 
 

@@ -30,18 +30,26 @@ def main():
 
     import keras
 
-    from keras_pmm import _validation, models
+    from keras_pmm import _validation
+    from keras_pmm import models
 
     keras.utils.set_random_seed(0)
     model = models.ImagePMMClassifier(
-        num_classes=10, n=12, hamiltonian_size=6, block_shape=(7, 7), r=2,
-        intensity_exponent=0.5, deskew=True,
+        num_classes=10,
+        n=12,
+        hamiltonian_size=6,
+        block_shape=(7, 7),
+        r=2,
+        intensity_exponent=0.5,
+        deskew=True,
     )
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (args.batch, 28, 28)).astype("uint8")
     labels = rng.integers(0, 10, args.batch)
     tensor = keras.ops.convert_to_tensor(images)
-    encodings = model.encoder(model.deskewer(keras.ops.cast(tensor, "float32") / 255.0))
+    encodings = model.encoder(
+        model.deskewer(keras.ops.cast(tensor, "float32") / 255.0)
+    )
     hamiltonians = model.hamiltonians(encodings)
 
     def layer_checks():
@@ -52,10 +60,16 @@ def main():
     step = median_ms(lambda: model.train_on_batch(images, labels), args.repeats)
     entry = median_ms(lambda: model.check_inputs(tensor), args.repeats)
     per_layer = median_ms(layer_checks, args.repeats)
-    print(f"backend {keras.backend.backend()}, batch {args.batch}, median of {args.repeats}")
+    print(
+        f"backend {keras.backend.backend()}, batch {args.batch}, median of {args.repeats}"
+    )
     print(f"training step:               {step:8.3f} ms")
-    print(f"model entry check:           {entry:8.3f} ms ({100 * entry / step:.2f}% of a step)")
-    print(f"former per-layer checks:     {per_layer:8.3f} ms ({100 * per_layer / step:.2f}% of a step)")
+    print(
+        f"model entry check:           {entry:8.3f} ms ({100 * entry / step:.2f}% of a step)"
+    )
+    print(
+        f"former per-layer checks:     {per_layer:8.3f} ms ({100 * per_layer / step:.2f}% of a step)"
+    )
 
 
 if __name__ == "__main__":

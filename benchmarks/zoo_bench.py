@@ -46,7 +46,8 @@ import keras
 import numpy as np
 
 from keras_pmm import zoo
-from keras_pmm.zoo import evaluation, training
+from keras_pmm.zoo import evaluation
+from keras_pmm.zoo import training
 from keras_pmm.zoo.registry import PRESETS
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -84,7 +85,9 @@ def equal_parameter_width(parameters, inputs=784, classes=10):
 
 
 def _compile(model, learning_rate, epochs, steps_per_epoch):
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate, epochs * steps_per_epoch
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
@@ -109,7 +112,9 @@ class EpochTimer(keras.callbacks.Callback):
 
 def _samples_per_second(model, x, y, batch_size, epochs):
     timer = EpochTimer()
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=[timer], verbose=0)
+    model.fit(
+        x, y, batch_size=batch_size, epochs=epochs, callbacks=[timer], verbose=0
+    )
     return len(x) / statistics.median(timer.seconds[1:])
 
 
@@ -128,7 +133,9 @@ def throughput(data_dir, examples, epochs, latency_repeats):
     width = equal_parameter_width(pmm.count_params())
     models = {
         "pmm_mnist": pmm,
-        f"MLP 784-{width}-10": _compile(mlp(width), MLP_LEARNING_RATE, epochs, steps),
+        f"MLP 784-{width}-10": _compile(
+            mlp(width), MLP_LEARNING_RATE, epochs, steps
+        ),
     }
     rows = []
     for label, model in models.items():
@@ -141,28 +148,41 @@ def throughput(data_dir, examples, epochs, latency_repeats):
                 ),
                 **{
                     f"latency_ms_batch_{size}": 1e3
-                    * evaluation.predict_latency(model, x_test, size, repeats=latency_repeats)
+                    * evaluation.predict_latency(
+                        model, x_test, size, repeats=latency_repeats
+                    )
                     for size in (1, 256)
                 },
             }
         )
-    shipped = zoo.load("pmm_mnist")  # the shipped model predicts like the fresh one
+    shipped = zoo.load(
+        "pmm_mnist"
+    )  # the shipped model predicts like the fresh one
     rows[0]["shipped_latency_ms_batch_256"] = 1e3 * evaluation.predict_latency(
         shipped, x_test, 256, repeats=latency_repeats
     )
     return rows
 
 
-def accuracy(data_dir, epochs, max_train_examples, pmm_sizes=PMM_SIZES, widths=MLP_WIDTHS):
+def accuracy(
+    data_dir, epochs, max_train_examples, pmm_sizes=PMM_SIZES, widths=MLP_WIDTHS
+):
     """Test accuracy vs parameters of PMM sizes and MLP widths, same epochs."""
     points = []
     for name, sizes in pmm_sizes.items():
         preset = PRESETS[name]
         (x_train, y_train), (x_test, y_test) = preset.data.load(data_dir)
-        x_train, y_train = x_train[:max_train_examples], y_train[:max_train_examples]
+        x_train, y_train = (
+            x_train[:max_train_examples],
+            y_train[:max_train_examples],
+        )
         steps = -(-len(x_train) // preset.recipe.batch_size)
         candidates = [
-            (f"PMM n={n} m={m}", "PMM", lambda n=n, m=m: preset.build(n=n, hamiltonian_size=m))
+            (
+                f"PMM n={n} m={m}",
+                "PMM",
+                lambda n=n, m=m: preset.build(n=n, hamiltonian_size=m),
+            )
             for n, m in sizes
         ] + [(f"MLP h={h}", "MLP", lambda h=h: mlp(h)) for h in widths]
         for label, family, build in candidates:
@@ -170,12 +190,17 @@ def accuracy(data_dir, epochs, max_train_examples, pmm_sizes=PMM_SIZES, widths=M
             model = build()
             if family == "PMM":
                 recipe = dataclasses.replace(preset.recipe, epochs=epochs)
-                model.compile(optimizer=training.recipe_optimizer(recipe, steps))
+                model.compile(
+                    optimizer=training.recipe_optimizer(recipe, steps)
+                )
             else:
                 _compile(model, MLP_LEARNING_RATE, epochs, steps)
             start = time.perf_counter()
             model.fit(
-                x_train, y_train, batch_size=preset.recipe.batch_size, epochs=epochs,
+                x_train,
+                y_train,
+                batch_size=preset.recipe.batch_size,
+                epochs=epochs,
                 verbose=0,
             )
             seconds = time.perf_counter() - start
@@ -201,7 +226,10 @@ def shipped_points():
     for name in zoo.list():
         metadata = zoo.metadata(name)
         if PRESETS[name].dataset in datasets and metadata.get("trained"):
-            hybrid = PRESETS[name].model_class is not PRESETS["pmm_mnist"].model_class
+            hybrid = (
+                PRESETS[name].model_class
+                is not PRESETS["pmm_mnist"].model_class
+            )
             points.append(
                 {
                     "dataset": metadata["dataset"],
@@ -224,24 +252,42 @@ def plot(points, epochs, path):
     from matplotlib import ticker
 
     datasets = sorted({point["dataset"] for point in points}, reverse=True)
-    figure, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.2))
+    figure, axes = plt.subplots(
+        1, len(datasets), figsize=(5.5 * len(datasets), 4.2)
+    )
     axes = np.atleast_1d(axes)
     styles = {
-        "PMM": dict(marker="o", color="tab:blue", label=f"PMM, {epochs} epochs"),
-        "MLP": dict(marker="s", color="tab:orange", label=f"MLP 784-h-10, {epochs} epochs"),
+        "PMM": dict(
+            marker="o", color="tab:blue", label=f"PMM, {epochs} epochs"
+        ),
+        "MLP": dict(
+            marker="s",
+            color="tab:orange",
+            label=f"MLP 784-h-10, {epochs} epochs",
+        ),
         "shipped": dict(
-            marker="*", color="tab:red", markersize=14, linestyle="none",
+            marker="*",
+            color="tab:red",
+            markersize=14,
+            linestyle="none",
             label="shipped PMM preset (full recipe)",
         ),
         "shipped hybrid": dict(
-            marker="P", color="tab:green", markersize=11, linestyle="none",
+            marker="P",
+            color="tab:green",
+            markersize=11,
+            linestyle="none",
             label="shipped conv + PMM preset (full recipe)",
         ),
     }
     for axis, dataset in zip(axes, datasets):
         for family, style in styles.items():
             chosen = sorted(
-                (p for p in points if p["dataset"] == dataset and p["family"] == family),
+                (
+                    p
+                    for p in points
+                    if p["dataset"] == dataset and p["family"] == family
+                ),
                 key=lambda p: p["parameters"],
             )
             if chosen:
@@ -251,7 +297,9 @@ def plot(points, epochs, path):
                     **style,
                 )
         axis.set_xscale("log")
-        axis.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        axis.xaxis.set_major_formatter(
+            ticker.FuncFormatter(lambda x, _: f"{x:,.0f}")
+        )
         axis.xaxis.set_minor_formatter(ticker.NullFormatter())
         axis.set_xlabel("parameters")
         axis.set_ylabel("test accuracy (%)")
@@ -293,19 +341,36 @@ def _run_child(backend, arguments):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("all", "throughput", "accuracy", "plot"),
-                        default="all",
-                        help="`plot` redraws the PNG from the --json file's accuracy points "
-                        "and the presets' current metadata")
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS),
-                        help="backends of the throughput part")
+    parser.add_argument(
+        "--part",
+        choices=("all", "throughput", "accuracy", "plot"),
+        default="all",
+        help="`plot` redraws the PNG from the --json file's accuracy points "
+        "and the presets' current metadata",
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        choices=BACKENDS,
+        default=list(BACKENDS),
+        help="backends of the throughput part",
+    )
     parser.add_argument("--accuracy-backend", choices=BACKENDS, default="jax")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder of the IDX files (else KERAS_PMM_DATA_DIR, else download)")
-    parser.add_argument("--examples", type=int, default=20480,
-                        help="training examples per throughput epoch")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder of the IDX files (else KERAS_PMM_DATA_DIR, else download)",
+    )
+    parser.add_argument(
+        "--examples",
+        type=int,
+        default=20480,
+        help="training examples per throughput epoch",
+    )
     parser.add_argument("--throughput-epochs", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=10, help="epochs of the accuracy part")
+    parser.add_argument(
+        "--epochs", type=int, default=10, help="epochs of the accuracy part"
+    )
     parser.add_argument("--max-train-examples", type=int, default=None)
     parser.add_argument("--latency-repeats", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
@@ -320,7 +385,10 @@ def main(argv=None):
     if args.child:
         if args.part == "throughput":
             result = throughput(
-                args.data_dir, args.examples, args.throughput_epochs, args.latency_repeats
+                args.data_dir,
+                args.examples,
+                args.throughput_epochs,
+                args.latency_repeats,
             )
         else:
             sizes = PMM_SIZES
@@ -328,16 +396,31 @@ def main(argv=None):
             if args.quick:
                 sizes = {name: ladder[:2] for name, ladder in PMM_SIZES.items()}
                 widths = MLP_WIDTHS[:2]
-            result = accuracy(args.data_dir, args.epochs, args.max_train_examples, sizes, widths)
-        result = {"backend": keras.backend.backend(), "keras": keras.__version__,
-                  "rows": result}
+            result = accuracy(
+                args.data_dir,
+                args.epochs,
+                args.max_train_examples,
+                sizes,
+                widths,
+            )
+        result = {
+            "backend": keras.backend.backend(),
+            "keras": keras.__version__,
+            "rows": result,
+        }
         with open(args.child, "w") as file:
             json.dump(result, file)
         return 0
 
     forwarded = [
-        "--examples", str(args.examples), "--throughput-epochs", str(args.throughput_epochs),
-        "--epochs", str(args.epochs), "--latency-repeats", str(args.latency_repeats),
+        "--examples",
+        str(args.examples),
+        "--throughput-epochs",
+        str(args.throughput_epochs),
+        "--epochs",
+        str(args.epochs),
+        "--latency-repeats",
+        str(args.latency_repeats),
     ]
     if args.data_dir:
         forwarded += ["--data-dir", args.data_dir]
@@ -345,11 +428,18 @@ def main(argv=None):
         forwarded += ["--max-train-examples", str(args.max_train_examples)]
     if args.quick:
         forwarded.append("--quick")
-    command = " ".join(["python", os.path.relpath(__file__)] + (argv or sys.argv[1:]))
+    command = " ".join(
+        ["python", os.path.relpath(__file__)] + (argv or sys.argv[1:])
+    )
     report = {}
-    if args.part != "all" and args.json.is_file():  # keep the other part's results
+    if (
+        args.part != "all" and args.json.is_file()
+    ):  # keep the other part's results
         report = json.loads(args.json.read_text())
-    report["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform()}
+    report["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+    }
     report.setdefault("commands", {})[args.part] = command
     if args.part in ("all", "throughput"):
         results = {}
@@ -359,18 +449,29 @@ def main(argv=None):
         report["throughput"] = results
         print(throughput_table(results))
     if args.part in ("all", "accuracy"):
-        child = _run_child(args.accuracy_backend, ["--part", "accuracy", *forwarded])
+        child = _run_child(
+            args.accuracy_backend, ["--part", "accuracy", *forwarded]
+        )
         points = child["rows"] + shipped_points()
-        report["accuracy"] = {"backend": args.accuracy_backend, "epochs": args.epochs,
-                              "points": points}
+        report["accuracy"] = {
+            "backend": args.accuracy_backend,
+            "epochs": args.epochs,
+            "points": points,
+        }
         plot(points, args.epochs, args.plot)
         for point in points:
-            print(f"{point['dataset']:>14} {point['model']:<18} {point['parameters']:>7,} "
-                  f"{100 * point['test_accuracy']:6.2f}%")
+            print(
+                f"{point['dataset']:>14} {point['model']:<18} {point['parameters']:>7,} "
+                f"{100 * point['test_accuracy']:6.2f}%"
+            )
         print(f"plot: {args.plot}")
     if args.part == "plot":
         accuracy_report = report["accuracy"]
-        measured = [p for p in accuracy_report["points"] if not p["family"].startswith("shipped")]
+        measured = [
+            p
+            for p in accuracy_report["points"]
+            if not p["family"].startswith("shipped")
+        ]
         accuracy_report["points"] = measured + shipped_points()
         plot(accuracy_report["points"], accuracy_report["epochs"], args.plot)
         print(f"plot: {args.plot}")

@@ -8,12 +8,17 @@ break tracing under `jit`, `tf.function` or `torch.compile`.
 import numpy as np
 from keras import ops
 
-from keras_pmm import _backend, _precision
+from keras_pmm import _backend
+from keras_pmm import _precision
 
 
 def check_positive_int(value, name):
     """Raises unless `value` is an integer >= 1."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < 1
+    ):
         raise ValueError(
             f"`{name}` must be a positive integer. Received: {name}={value!r}"
         )
@@ -24,14 +29,18 @@ def check_num_classes(value):
     """`num_classes` as an int >= 2, else a ValueError naming it."""
     value = check_positive_int(value, "num_classes")
     if value < 2:
-        raise ValueError(f"`num_classes` must be at least 2. Received: num_classes={value}")
+        raise ValueError(
+            f"`num_classes` must be at least 2. Received: num_classes={value}"
+        )
     return value
 
 
 def check_positive(value, name):
     """Raises unless `value` is a number > 0 (NaN fails); returns it as a float."""
     if not value > 0:
-        raise ValueError(f"`{name}` must be positive. Received: {name}={value!r}")
+        raise ValueError(
+            f"`{name}` must be positive. Received: {name}={value!r}"
+        )
     return float(value)
 
 
@@ -173,7 +182,9 @@ def check_hermitian(x, name, rtol=None):
         rtol = hermitian_tolerance(x.dtype)
     values = np.asarray(ops.convert_to_numpy(x))
     _check_finite_values(values, name)
-    deviation = np.abs(values - np.conj(np.swapaxes(values, -1, -2))).max(initial=0.0)
+    deviation = np.abs(values - np.conj(np.swapaxes(values, -1, -2))).max(
+        initial=0.0
+    )
     scale = np.abs(values).max(initial=0.0)
     if deviation > rtol * max(scale, 1e-30):
         kind = "Hermitian" if np.iscomplexobj(values) else "symmetric"

@@ -8,7 +8,6 @@ before Keras starts.
 
 import argparse
 import os
-import pathlib
 import sys
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -19,63 +18,121 @@ def _parser():
         prog="keras-pmm",
         description="Pretrained Parametric Matrix Models: list, evaluate, predict, train.",
     )
-    parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="Keras backend (default: $KERAS_BACKEND, else tensorflow)",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND"
+    )
 
-    zoo = commands.add_parser("zoo", help="list, evaluate and document the presets",
-                              description="List, evaluate and document the zoo's presets.")
-    zoo_commands = zoo.add_subparsers(dest="zoo_command", required=True, metavar="ZOO_COMMAND")
-    zoo_commands.add_parser("list", help="presets with parameters and test accuracy",
-                            description="List the presets with their parameters and accuracy.")
+    zoo = commands.add_parser(
+        "zoo",
+        help="list, evaluate and document the presets",
+        description="List, evaluate and document the zoo's presets.",
+    )
+    zoo_commands = zoo.add_subparsers(
+        dest="zoo_command", required=True, metavar="ZOO_COMMAND"
+    )
+    zoo_commands.add_parser(
+        "list",
+        help="presets with parameters and test accuracy",
+        description="List the presets with their parameters and accuracy.",
+    )
     evaluate = zoo_commands.add_parser(
-        "evaluate", help="test accuracy of a preset's shipped weights",
-        description="Evaluate a preset's shipped weights on its official test set.")
+        "evaluate",
+        help="test accuracy of a preset's shipped weights",
+        description="Evaluate a preset's shipped weights on its official test set.",
+    )
     evaluate.add_argument("name", help="preset name or preset folder")
-    evaluate.add_argument("--data-dir", default=None,
-                          help="folder of IDX files (default: $KERAS_PMM_DATA_DIR, else download)")
+    evaluate.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder of IDX files (default: $KERAS_PMM_DATA_DIR, else download)",
+    )
     card = zoo_commands.add_parser(
-        "card", help="re-measure a preset and regenerate its model card",
-        description="Evaluate a preset, measure its latency and rewrite its card and PNG.")
+        "card",
+        help="re-measure a preset and regenerate its model card",
+        description="Evaluate a preset, measure its latency and rewrite its card and PNG.",
+    )
     card.add_argument("name", help="preset name")
     card.add_argument("--data-dir", default=None, help="folder of IDX files")
-    card.add_argument("--preset-dir", default=None,
-                      help="preset folder to document (default: the shipped one)")
-    zoo_commands.add_parser("readme", help="regenerate the README's zoo table",
-                            description="Rewrite the zoo table of ./README.md from the metadata.")
+    card.add_argument(
+        "--preset-dir",
+        default=None,
+        help="preset folder to document (default: the shipped one)",
+    )
+    zoo_commands.add_parser(
+        "readme",
+        help="regenerate the README's zoo table",
+        description="Rewrite the zoo table of ./README.md from the metadata.",
+    )
 
     predict = commands.add_parser(
-        "predict", help="classify image files with a preset",
-        description="Classify PNG/JPEG images or .npy arrays (28x28 grey, 0..255) with a preset.")
+        "predict",
+        help="classify image files with a preset",
+        description="Classify PNG/JPEG images or .npy arrays (28x28 grey, 0..255) with a preset.",
+    )
     predict.add_argument("name", help="preset name or preset folder")
-    predict.add_argument("files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files")
-    predict.add_argument("--top-k", type=int, default=3, help="classes to print per image (3)")
-    predict.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
-                         help="invert dark-on-light images to the data sets' light-on-dark "
-                              "(auto: when the border is bright)")
+    predict.add_argument(
+        "files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files"
+    )
+    predict.add_argument(
+        "--top-k", type=int, default=3, help="classes to print per image (3)"
+    )
+    predict.add_argument(
+        "--invert",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="invert dark-on-light images to the data sets' light-on-dark "
+        "(auto: when the border is bright)",
+    )
 
     train = commands.add_parser(
-        "train", help="reproduce a preset from its recipe",
+        "train",
+        help="reproduce a preset from its recipe",
         description="Train a preset from its recipe: progress bar, a checkpoint each epoch "
-                    "(rerun the same command to resume), early stopping on a validation split "
-                    "of the training set, final test evaluation.")
+        "(rerun the same command to resume), early stopping on a validation split "
+        "of the training set, final test evaluation.",
+    )
     train.add_argument("name", help="preset name")
     train.add_argument("--data-dir", default=None, help="folder of IDX files")
-    train.add_argument("--output", default=None, help="folder to write (default: runs/NAME)")
-    train.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    train.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
-    train.add_argument("--devices", type=int, default=None,
-                       help="data-parallel over N devices (jax, tensorflow; on a CPU it is "
-                            "split into N virtual devices)")
-    train.add_argument("--max-train-examples", type=int, default=None,
-                       help="train on only this many examples (quick runs)")
-    train.add_argument("--overwrite", action="store_true",
-                       help="start over when OUTPUT holds a finished run")
+    train.add_argument(
+        "--output", default=None, help="folder to write (default: runs/NAME)"
+    )
+    train.add_argument(
+        "--epochs", type=int, default=None, help="override the recipe's epochs"
+    )
+    train.add_argument(
+        "--seed", type=int, default=None, help="override the recipe's seed"
+    )
+    train.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="data-parallel over N devices (jax, tensorflow; on a CPU it is "
+        "split into N virtual devices)",
+    )
+    train.add_argument(
+        "--max-train-examples",
+        type=int,
+        default=None,
+        help="train on only this many examples (quick runs)",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over when OUTPUT holds a finished run",
+    )
 
     demo = commands.add_parser(
-        "demo", help="evaluate every preset and classify the bundled sample images",
+        "demo",
+        help="evaluate every preset and classify the bundled sample images",
         description="Load the presets, evaluate them on their test sets and classify the "
-                    "bundled sample images.")
+        "bundled sample images.",
+    )
     demo.add_argument("--data-dir", default=None, help="folder of IDX files")
     return parser
 
@@ -90,8 +147,14 @@ def _environment_for(args):
     if devices and devices > 1 and backend == "jax":
         flag = f"--xla_force_host_platform_device_count={devices}"
         if flag not in os.environ.get("XLA_FLAGS", ""):
-            needed["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flag).strip()
-    return {key: value for key, value in needed.items() if os.environ.get(key) != value}
+            needed["XLA_FLAGS"] = (
+                os.environ.get("XLA_FLAGS", "") + " " + flag
+            ).strip()
+    return {
+        key: value
+        for key, value in needed.items()
+        if os.environ.get(key) != value
+    }
 
 
 def main(argv=None):
@@ -103,7 +166,9 @@ def main(argv=None):
     if missing:
         settings = " ".join(f"{key}={value}" for key, value in missing.items())
         if not from_command_line:
-            raise SystemExit(f"keras-pmm: run with {settings} set before Keras is imported.")
+            raise SystemExit(
+                f"keras-pmm: run with {settings} set before Keras is imported."
+            )
         os.environ.update(missing)
         os.execv(sys.executable, [sys.executable, "-m", "keras_pmm.cli", *argv])
     from keras_pmm import _cli_commands
@@ -119,7 +184,12 @@ def main(argv=None):
     }[(args.command, getattr(args, "zoo_command", None))]
     try:
         return handler(args) or 0
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as error:
+    except (
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        RuntimeError,
+    ) as error:
         print(f"keras-pmm: error: {error}", file=sys.stderr)
         return 2
 

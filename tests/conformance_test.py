@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 from keras.src.testing import TestCase as KerasTestCase
 
-from keras_pmm import layers, models
+from keras_pmm import layers
+from keras_pmm import models
 from keras_pmm.linalg import packed_size
-from tests.test_case import TestCase, _RealFeatures, random_hermitian, to_numpy
+from tests.test_case import TestCase
+from tests.test_case import _RealFeatures
+from tests.test_case import random_hermitian
+from tests.test_case import to_numpy
 
 MIXED_POLICIES = ["mixed_float16", "mixed_bfloat16"]
 
@@ -27,17 +31,26 @@ def policy_scope(policy):
     finally:
         keras.config.set_dtype_policy(previous)
 
+
 L = packed_size  # parameters of one packed matrix: L(n) real, L(n, "complex") complex
 
 
 def _features(batch, p):
-    return np.random.default_rng(0).uniform(-1, 1, size=(batch, p)).astype("float32")
+    return (
+        np.random.default_rng(0)
+        .uniform(-1, 1, size=(batch, p))
+        .astype("float32")
+    )
 
 
 def _images(batch, height, width, blank_blocks=False):
     """Random uint8 images; with `blank_blocks`, the first is blank and the
     second has a blank top-left quarter (edge cases of the normalisations)."""
-    images = np.random.default_rng(0).integers(0, 256, size=(batch, height, width)).astype("uint8")
+    images = (
+        np.random.default_rng(0)
+        .integers(0, 256, size=(batch, height, width))
+        .astype("uint8")
+    )
     if blank_blocks:
         images[0] = 0
         images[1, : height // 2, : width // 2] = 0
@@ -59,53 +72,117 @@ class LayerCase:
 
 
 LAYER_CASES = [
-    LayerCase("affine_real", layers.AffineHermitian, dict(n=4), _features(6, 3), (4, 4), (3 + 1) * L(4)),
     LayerCase(
-        "affine_complex", layers.AffineHermitian,
+        "affine_real",
+        layers.AffineHermitian,
+        dict(n=4),
+        _features(6, 3),
+        (4, 4),
+        (3 + 1) * L(4),
+    ),
+    LayerCase(
+        "affine_complex",
+        layers.AffineHermitian,
         dict(n=3, field="complex", commutator_penalty=0.1),
-        _features(6, 2), (3, 3), (2 + 1) * L(3, "complex"), "complex64",
+        _features(6, 2),
+        (3, 3),
+        (2 + 1) * L(3, "complex"),
+        "complex64",
     ),
     LayerCase(
-        "matrix_input_real", layers.MatrixInputHermitian, dict(n=4),
-        random_hermitian((6, 3, 3)), (4, 4), 4 * 3 + L(4),
+        "matrix_input_real",
+        layers.MatrixInputHermitian,
+        dict(n=4),
+        random_hermitian((6, 3, 3)),
+        (4, 4),
+        4 * 3 + L(4),
     ),
     LayerCase(
-        "matrix_input_complex", layers.MatrixInputHermitian, dict(n=4, field="complex"),
-        random_hermitian((6, 3, 3)), (4, 4), 2 * 4 * 3 + L(4, "complex"), "complex64",
+        "matrix_input_complex",
+        layers.MatrixInputHermitian,
+        dict(n=4, field="complex"),
+        random_hermitian((6, 3, 3)),
+        (4, 4),
+        2 * 4 * 3 + L(4, "complex"),
+        "complex64",
     ),
     LayerCase(
-        "block_gram_encoder", layers.BlockGramEncoder, dict(n=5, block_shape=(4, 2)),
-        _images(6, 8, 8).astype("float32"), (5, 5), (2 * 4) * 5 * (4 + 2),
+        "block_gram_encoder",
+        layers.BlockGramEncoder,
+        dict(n=5, block_shape=(4, 2)),
+        _images(6, 8, 8).astype("float32"),
+        (5, 5),
+        (2 * 4) * 5 * (4 + 2),
     ),
     LayerCase(
-        "block_gram_encoder_block_norm", layers.BlockGramEncoder,
+        "block_gram_encoder_block_norm",
+        layers.BlockGramEncoder,
         dict(n=3, block_shape=(4, 4), normalization="block"),
-        _images(6, 8, 8, blank_blocks=True).astype("float32"), (3, 3), 4 * 3 * (4 + 4),
+        _images(6, 8, 8, blank_blocks=True).astype("float32"),
+        (3, 3),
+        4 * 3 * (4 + 4),
     ),
-    LayerCase("deskew", layers.Deskew, {}, _images(6, 8, 8).astype("float32"), (8, 8), 0),
     LayerCase(
-        "class_hamiltonians", layers.ClassHamiltonians, dict(num_classes=3, size=4),
-        random_hermitian((6, 5, 5)), (3, 4, 4), 3 * (4 * 5 + L(4)),
+        "deskew",
+        layers.Deskew,
+        {},
+        _images(6, 8, 8).astype("float32"),
+        (8, 8),
+        0,
     ),
-    LayerCase("eigenvalue_readout", layers.EigenvalueReadout, dict(r=2), random_hermitian((6, 4, 4)), (2,), 0),
     LayerCase(
-        "eigenvalue_readout_affine_jacobi", layers.EigenvalueReadout,
+        "class_hamiltonians",
+        layers.ClassHamiltonians,
+        dict(num_classes=3, size=4),
+        random_hermitian((6, 5, 5)),
+        (3, 4, 4),
+        3 * (4 * 5 + L(4)),
+    ),
+    LayerCase(
+        "eigenvalue_readout",
+        layers.EigenvalueReadout,
+        dict(r=2),
+        random_hermitian((6, 4, 4)),
+        (2,),
+        0,
+    ),
+    LayerCase(
+        "eigenvalue_readout_affine_jacobi",
+        layers.EigenvalueReadout,
         dict(r=2, which="highest", units=3, method="jacobi"),
-        random_hermitian((6, 4, 4), "complex"), (3,), 2 * 3 + 3,
+        random_hermitian((6, 4, 4), "complex"),
+        (3,),
+        2 * 3 + 3,
     ),
     LayerCase(
-        "observable_pairwise", layers.ObservableReadout, dict(units=3, r=2),
-        random_hermitian((6, 4, 4)), (3,), 3 * (3 * L(4) + 1),
+        "observable_pairwise",
+        layers.ObservableReadout,
+        dict(units=3, r=2),
+        random_hermitian((6, 4, 4)),
+        (3,),
+        3 * (3 * L(4) + 1),
     ),
     LayerCase(
-        "observable_shared_complex", layers.ObservableReadout,
+        "observable_shared_complex",
+        layers.ObservableReadout,
         dict(units=2, r=3, decoder="shared", field="complex"),
-        random_hermitian((6, 4, 4), "complex"), (2,), 2 * (L(4, "complex") + 1),
+        random_hermitian((6, 4, 4), "complex"),
+        (2,),
+        2 * (L(4, "complex") + 1),
     ),
     LayerCase(
-        "observable_expectation_stacked_jacobi", layers.ObservableReadout,
-        dict(units=1, r=2, decoder="expectation", which="largest_magnitude", method="jacobi"),
-        random_hermitian((6, 3, 4, 4)), (3, 1), 3 * 1 * (L(4) + 1),
+        "observable_expectation_stacked_jacobi",
+        layers.ObservableReadout,
+        dict(
+            units=1,
+            r=2,
+            decoder="expectation",
+            which="largest_magnitude",
+            method="jacobi",
+        ),
+        random_hermitian((6, 3, 4, 4)),
+        (3, 1),
+        3 * 1 * (L(4) + 1),
     ),
 ]
 
@@ -125,38 +202,78 @@ class ModelCase:
 
 MODEL_CASES = [
     ModelCase(
-        "regressor_observable", functools.partial(models.PMMRegressor, num_outputs=2, n=4, r=2),
-        _features(8, 3), _features(8, 2), (2,), (3 + 1) * L(4) + 2 * (3 * L(4) + 1),
+        "regressor_observable",
+        functools.partial(models.PMMRegressor, num_outputs=2, n=4, r=2),
+        _features(8, 3),
+        _features(8, 2),
+        (2,),
+        (3 + 1) * L(4) + 2 * (3 * L(4) + 1),
     ),
     ModelCase(
         "regressor_eigenvalue_complex",
-        functools.partial(models.PMMRegressor, n=4, r=3, readout="eigenvalue", field="complex"),
-        _features(8, 3), _features(8, 1), (1,), (3 + 1) * L(4, "complex") + 3 * 1 + 1, jit=False,
+        functools.partial(
+            models.PMMRegressor, n=4, r=3, readout="eigenvalue", field="complex"
+        ),
+        _features(8, 3),
+        _features(8, 1),
+        (1,),
+        (3 + 1) * L(4, "complex") + 3 * 1 + 1,
+        jit=False,
     ),
     ModelCase(
-        "classifier", functools.partial(models.PMMClassifier, 3, n=4, r=2, decoder="shared"),
-        _features(8, 5), np.arange(8) % 3, (3,), (5 + 1) * L(4) + 3 * (L(4) + 1),
+        "classifier",
+        functools.partial(models.PMMClassifier, 3, n=4, r=2, decoder="shared"),
+        _features(8, 5),
+        np.arange(8) % 3,
+        (3,),
+        (5 + 1) * L(4) + 3 * (L(4) + 1),
     ),
     ModelCase(
         "image_classifier",
-        functools.partial(models.ImagePMMClassifier, 4, image_shape=(8, 8), block_shape=(4, 4), n=3, r=2),
-        _images(8, 8, 8), np.arange(8) % 4, (4,),
-        4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1), jit=False,
+        functools.partial(
+            models.ImagePMMClassifier,
+            4,
+            image_shape=(8, 8),
+            block_shape=(4, 4),
+            n=3,
+            r=2,
+        ),
+        _images(8, 8, 8),
+        np.arange(8) % 4,
+        (4,),
+        4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
+        jit=False,
     ),
     ModelCase(
         "image_classifier_deskew",
-        functools.partial(models.ImagePMMClassifier,
-            4, image_shape=(8, 8), block_shape=(4, 4), n=3, r=2, deskew=True
+        functools.partial(
+            models.ImagePMMClassifier,
+            4,
+            image_shape=(8, 8),
+            block_shape=(4, 4),
+            n=3,
+            r=2,
+            deskew=True,
         ),
-        _images(8, 8, 8), np.arange(8) % 4, (4,),
+        _images(8, 8, 8),
+        np.arange(8) % 4,
+        (4,),
         4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
     ),
     ModelCase(
         "hybrid_classifier",
-        functools.partial(models.HybridPMMClassifier,
-            4, image_shape=(8, 8), conv_filters=(2,), features=3, n=3, r=2
+        functools.partial(
+            models.HybridPMMClassifier,
+            4,
+            image_shape=(8, 8),
+            conv_filters=(2,),
+            features=3,
+            n=3,
+            r=2,
         ),
-        _images(8, 8, 8), np.arange(8) % 4, (4,),
+        _images(8, 8, 8),
+        np.arange(8) % 4,
+        (4,),
         (9 + 1) * 2 + (4 * 4 * 2 + 1) * 3 + (3 + 1) * L(3) + 4 * (3 * L(3) + 1),
     ),
 ]
@@ -165,7 +282,13 @@ MODEL_CASES = [
 class TestConformance(TestCase):
     @pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.name)
     def test_layer(self, case):
-        self.run_layer_test(case.make, case.input_data, case.output_shape, case.num_params, case.dtype)
+        self.run_layer_test(
+            case.make,
+            case.input_data,
+            case.output_shape,
+            case.num_params,
+            case.dtype,
+        )
 
     @pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.name)
     def test_layer_passes_keras_run_layer_test(self, case):
@@ -193,25 +316,40 @@ class TestConformance(TestCase):
     @pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.name)
     def test_layer_under_mixed_precision(self, case, policy):
         """Finite outputs in the policy's compute dtype, eager and in a fitted model."""
-        expected_dtype = case.dtype if "complex" in case.dtype else policy.split("_")[1]
+        expected_dtype = (
+            case.dtype if "complex" in case.dtype else policy.split("_")[1]
+        )
         layer = case.make(dtype=policy)
         outputs = layer(case.input_data)
         assert keras.backend.standardize_dtype(outputs.dtype) == expected_dtype
         assert np.all(np.isfinite(to_numpy(outputs).astype("complex128")))
-        assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in layer.weights)
+        assert all(
+            keras.backend.standardize_dtype(w.dtype) == "float32"
+            for w in layer.weights
+        )
 
-        inputs = keras.Input(case.input_data.shape[1:], dtype=case.input_data.dtype)
-        model = keras.Model(inputs, _RealFeatures(dtype=policy)(case.make(dtype=policy)(inputs)))
+        inputs = keras.Input(
+            case.input_data.shape[1:], dtype=case.input_data.dtype
+        )
+        model = keras.Model(
+            inputs, _RealFeatures(dtype=policy)(case.make(dtype=policy)(inputs))
+        )
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
-        target = np.zeros((len(case.input_data),) + tuple(model.output_shape[1:]), "float32")
-        history = model.fit(case.input_data, target, epochs=1, batch_size=3, verbose=0)
+        target = np.zeros(
+            (len(case.input_data),) + tuple(model.output_shape[1:]), "float32"
+        )
+        history = model.fit(
+            case.input_data, target, epochs=1, batch_size=3, verbose=0
+        )
         assert np.isfinite(history.history["loss"][0])
         predictions = model.predict(case.input_data, verbose=0)
         assert np.all(np.isfinite(predictions))
 
     @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
     def test_model(self, case):
-        self.run_model_test(case.make, case.x, case.y, case.output_shape, case.num_params)
+        self.run_model_test(
+            case.make, case.x, case.y, case.output_shape, case.num_params
+        )
 
     @pytest.mark.parametrize("policy", MIXED_POLICIES)
     @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
@@ -220,21 +358,33 @@ class TestConformance(TestCase):
         with policy_scope(policy):
             model = case.make()
             outputs = model(case.x[:1])
-            assert keras.backend.standardize_dtype(outputs.dtype) == policy.split("_")[1]
+            assert (
+                keras.backend.standardize_dtype(outputs.dtype)
+                == policy.split("_")[1]
+            )
             assert np.all(np.isfinite(to_numpy(outputs).astype("float32")))
-            history = model.fit(case.x, case.y, epochs=1, batch_size=4, verbose=0)
+            history = model.fit(
+                case.x, case.y, epochs=1, batch_size=4, verbose=0
+            )
             assert np.isfinite(history.history["loss"][0])
             predictions = model.predict(case.x, verbose=0)
-            assert predictions.dtype == policy.split("_")[1] or policy == "mixed_bfloat16"
+            assert (
+                predictions.dtype == policy.split("_")[1]
+                or policy == "mixed_bfloat16"
+            )
             assert np.all(np.isfinite(predictions.astype("float32")))
 
     @pytest.mark.large
-    @pytest.mark.parametrize("case", [c for c in MODEL_CASES if c.jit], ids=lambda c: c.name)
+    @pytest.mark.parametrize(
+        "case", [c for c in MODEL_CASES if c.jit], ids=lambda c: c.name
+    )
     def test_model_fits_and_predicts_with_jit_compile(self, case):
         """XLA on TensorFlow and JAX, torch.compile (TorchDynamo) on PyTorch."""
         model = case.make()
         model.compile(jit_compile=True)
-        history = model.fit(case.x, case.y, epochs=1, batch_size=len(case.x), verbose=0)
+        history = model.fit(
+            case.x, case.y, epochs=1, batch_size=len(case.x), verbose=0
+        )
         assert np.isfinite(history.history["loss"][0])
         eager = case.make()
         eager.predict(case.x[:1], verbose=0)
@@ -257,7 +407,10 @@ class TestConformance(TestCase):
             model.predict(case.x[:2], verbose=0)
         for a, b in zip(first.get_weights(), second.get_weights()):
             np.testing.assert_array_equal(a, b)
-        assert any(not np.array_equal(a, b) for a, b in zip(first.get_weights(), third.get_weights()))
+        assert any(
+            not np.array_equal(a, b)
+            for a, b in zip(first.get_weights(), third.get_weights())
+        )
 
     @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
     def test_model_builds_from_an_input_shape(self, case):
@@ -270,7 +423,10 @@ class TestConformance(TestCase):
     @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
     def test_model_dtype_reaches_every_sublayer(self, case, float64):
         model = case.make(dtype="float64")
-        assert {layer.compute_dtype for layer in model._flatten_layers(include_self=False)} == {"float64"}
+        assert {
+            layer.compute_dtype
+            for layer in model._flatten_layers(include_self=False)
+        } == {"float64"}
         predictions = model.predict(case.x, verbose=0)
         assert predictions.dtype == np.float64
         history = model.fit(case.x, case.y, epochs=1, batch_size=4, verbose=0)
@@ -283,4 +439,6 @@ def test_table_covers_every_public_layer_and_model():
     compiled = {type(case.make()).__name__ for case in MODEL_CASES if case.jit}
     assert compiled == {type(case.make()).__name__ for case in MODEL_CASES}
     public = set(layers.__all__) | (set(models.__all__) - {"PMMTask"})
-    assert public <= covered, f"missing from the conformance table: {public - covered}"
+    assert public <= covered, (
+        f"missing from the conformance table: {public - covered}"
+    )

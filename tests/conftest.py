@@ -38,7 +38,9 @@ def float64():
 def data_dir():
     """Folder with the real MNIST / Fashion-MNIST IDX files (fails if absent)."""
     path = os.path.abspath(DATA_DIR)
-    if not os.path.isfile(os.path.join(path, "mnist", "train-images-idx3-ubyte.gz")):
+    if not os.path.isfile(
+        os.path.join(path, "mnist", "train-images-idx3-ubyte.gz")
+    ):
         pytest.fail(
             f"Real data sets not found in {path}: set KERAS_PMM_DATA_DIR to a folder "
             "with mnist/ and fashion-mnist/ IDX files (see README)."

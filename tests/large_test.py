@@ -12,7 +12,11 @@ import pytest
 
 from keras_pmm import models
 
-TUTORIAL = pathlib.Path(__file__).resolve().parents[1] / "tutorials" / "mnist_image_pmm.py"
+TUTORIAL = (
+    pathlib.Path(__file__).resolve().parents[1]
+    / "tutorials"
+    / "mnist_image_pmm.py"
+)
 
 
 def load_tutorial():
@@ -23,12 +27,18 @@ def load_tutorial():
 
 
 @pytest.mark.large
-def test_image_pmm_reaches_95_percent_on_mnist_with_at_most_5000_parameters(data_dir, tmp_path, capsys):
+def test_image_pmm_reaches_95_percent_on_mnist_with_at_most_5000_parameters(
+    data_dir, tmp_path, capsys
+):
     tutorial = load_tutorial()
     assert tutorial.RECIPE["epochs"] <= 3
-    accuracy = tutorial.main(["--data-dir", data_dir, "--output", str(tmp_path / "model.keras")])
+    accuracy = tutorial.main(
+        ["--data-dir", data_dir, "--output", str(tmp_path / "model.keras")]
+    )
     printed = capsys.readouterr().out
-    parameters = int(printed.split("parameters:")[1].split()[0].replace(",", ""))
+    parameters = int(
+        printed.split("parameters:")[1].split()[0].replace(",", "")
+    )
     print(f"MNIST test accuracy {accuracy:.4f} with {parameters} parameters")
     assert parameters <= 5000
     assert accuracy >= 0.95
@@ -37,7 +47,9 @@ def test_image_pmm_reaches_95_percent_on_mnist_with_at_most_5000_parameters(data
 
 
 def bump(points):
-    return np.exp(-np.sum(points**2, axis=-1, keepdims=True) / 2).astype("float32")
+    return np.exp(-np.sum(points**2, axis=-1, keepdims=True) / 2).astype(
+        "float32"
+    )
 
 
 def grid(size):
@@ -52,11 +64,19 @@ def test_regression_pmm_fits_a_gaussian_bump_on_a_10x10_grid():
     y = bump(x)
     model = models.PMMRegressor(num_outputs=1, n=8, r=4, decoder="expectation")
     epochs = 3000
-    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.05, epochs)))
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            keras.optimizers.schedules.CosineDecay(0.05, epochs)
+        )
+    )
     model.fit(x, y, epochs=epochs, batch_size=len(x), verbose=0)
     mse = model.evaluate(x, y, verbose=0)[0]
     between = grid(37)  # 37 x 37 points, mostly between the training nodes
-    off_grid_mse = float(np.mean((model.predict(between, verbose=0) - bump(between)) ** 2))
-    print(f"Gaussian bump: grid MSE {mse:.2e}, off-grid MSE {off_grid_mse:.2e}, {model.count_params()} parameters")
+    off_grid_mse = float(
+        np.mean((model.predict(between, verbose=0) - bump(between)) ** 2)
+    )
+    print(
+        f"Gaussian bump: grid MSE {mse:.2e}, off-grid MSE {off_grid_mse:.2e}, {model.count_params()} parameters"
+    )
     assert mse < 1e-4
     assert off_grid_mse < 1e-3

@@ -5,9 +5,9 @@ import os
 import pathlib
 import subprocess
 import sys
-import tomllib
 
 import pytest
+import tomllib
 
 import keras_pmm
 
@@ -24,19 +24,27 @@ def test_import_does_not_pull_in_tensorflow(backend):
     )
     environment = {**os.environ, "KERAS_BACKEND": backend}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, cwd=ROOT, timeout=300
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == backend
 
 
 def test_zoo_and_uq_are_subpackages_of_keras_pmm():
-    from keras_pmm import uq, zoo
+    from keras_pmm import uq
+    from keras_pmm import zoo
 
     assert zoo.__name__ == "keras_pmm.zoo"
     assert uq.__name__ == "keras_pmm.uq"
     assert isinstance(zoo.list(), list)
-    with pytest.raises(ValueError, match=r"Unknown preset 'no_such_model'.*Known presets"):
+    with pytest.raises(
+        ValueError, match=r"Unknown preset 'no_such_model'.*Known presets"
+    ):
         zoo.load("no_such_model")
 
 
@@ -44,7 +52,9 @@ def test_installed_metadata_matches_the_package():
     assert importlib.metadata.version("keras-pmm") == keras_pmm.__version__
     requirements = importlib.metadata.requires("keras-pmm")
     core = [r for r in requirements if "extra ==" not in r]
-    assert sorted(r.split(">")[0].split("=")[0].split("<")[0].strip() for r in core) == ["h5py", "keras", "numpy", "pillow"]
+    assert sorted(
+        r.split(">")[0].split("=")[0].split("<")[0].strip() for r in core
+    ) == ["h5py", "keras", "numpy", "pillow"]
 
 
 def test_extras_declare_the_backends_and_the_pinned_torch():
@@ -53,8 +63,15 @@ def test_extras_declare_the_backends_and_the_pinned_torch():
     extras = project["optional-dependencies"]
     assert {"tensorflow", "jax", "torch", "dev"} <= set(extras)
     assert extras["torch"] == ["torch==2.13.0"]
-    for needed in ("tensorflow", "tensorflow-probability", "tensorflow-datasets", "ai-edge-litert"):
-        assert any(spec.startswith(needed) for spec in extras["tensorflow"]), needed
+    for needed in (
+        "tensorflow",
+        "tensorflow-probability",
+        "tensorflow-datasets",
+        "ai-edge-litert",
+    ):
+        assert any(spec.startswith(needed) for spec in extras["tensorflow"]), (
+            needed
+        )
 
 
 def normalize(name):
@@ -69,12 +86,16 @@ def test_constraints_pin_every_extra():
             name, version = line.split("==")
             pinned[normalize(name)] = version.strip()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + [s for group in project["optional-dependencies"].values() for s in group]
+    specs = project["dependencies"] + [
+        s for group in project["optional-dependencies"].values() for s in group
+    ]
     for spec in specs:
         name = spec.split(";")[0].split("[")[0]
         for separator in ("==", ">=", "<=", "~=", "<", ">"):
             name = name.split(separator)[0]
-        assert normalize(name) in pinned, f"{name} is not pinned in constraints.txt"
+        assert normalize(name) in pinned, (
+            f"{name} is not pinned in constraints.txt"
+        )
     assert pinned["torch"] == "2.13.0"
 
 

@@ -28,7 +28,9 @@ def with_spectrum(eigenvalues, seed=0, field="real"):
     eigenvalues = np.asarray(eigenvalues, dtype="float64")
     n = eigenvalues.shape[-1]
     rng = np.random.default_rng(seed)
-    a = rng.normal(size=(n, n)) + (1j * rng.normal(size=(n, n)) if field == "complex" else 0)
+    a = rng.normal(size=(n, n)) + (
+        1j * rng.normal(size=(n, n)) if field == "complex" else 0
+    )
     q, _ = np.linalg.qr(a)
     return (q * eigenvalues) @ np.conj(q.T)
 
@@ -48,7 +50,6 @@ def gradient(function, x):
             tape.watch(x)
             value = ops.sum(function(x))
         return tape.gradient(value, x).numpy()
-    import torch
 
     x = x.detach().clone().requires_grad_(True)
     ops.sum(function(x)).backward()
@@ -75,24 +76,40 @@ class TestCase:
         return keras.saving.load_model(path)
 
     def assert_allclose(self, actual, expected, atol=1e-5, rtol=1e-5):
-        np.testing.assert_allclose(to_numpy(actual), to_numpy(expected), atol=atol, rtol=rtol)
+        np.testing.assert_allclose(
+            to_numpy(actual), to_numpy(expected), atol=atol, rtol=rtol
+        )
 
-    def run_layer_test(self, make_layer, input_data, expected_output_shape, expected_num_params,
-                       expected_dtype="float32"):
+    def run_layer_test(
+        self,
+        make_layer,
+        input_data,
+        expected_output_shape,
+        expected_num_params,
+        expected_dtype="float32",
+    ):
         """Symbolic and eager shapes, parameters, config, one fit step, .keras round trip."""
         batch_shape = input_data.shape
         layer = make_layer()
-        symbolic = layer(keras.Input(batch_shape[1:], dtype=input_data.dtype, batch_size=None))
+        symbolic = layer(
+            keras.Input(
+                batch_shape[1:], dtype=input_data.dtype, batch_size=None
+            )
+        )
         assert tuple(symbolic.shape) == (None,) + tuple(expected_output_shape)
         assert keras.backend.standardize_dtype(symbolic.dtype) == expected_dtype
         assert layer.count_params() == expected_num_params
 
         eager_layer = make_layer()
         eager = eager_layer(input_data)
-        assert tuple(eager.shape) == (batch_shape[0],) + tuple(expected_output_shape)
+        assert tuple(eager.shape) == (batch_shape[0],) + tuple(
+            expected_output_shape
+        )
         assert keras.backend.standardize_dtype(eager.dtype) == expected_dtype
         assert np.all(np.isfinite(to_numpy(eager)))
-        assert tuple(eager_layer.compute_output_shape(batch_shape)) == tuple(eager.shape)
+        assert tuple(eager_layer.compute_output_shape(batch_shape)) == tuple(
+            eager.shape
+        )
 
         config = eager_layer.get_config()
         rebuilt = type(eager_layer).from_config(config)
@@ -101,9 +118,13 @@ class TestCase:
         inputs = keras.Input(batch_shape[1:], dtype=input_data.dtype)
         model = keras.Model(inputs, _RealFeatures()(make_layer()(inputs)))
         model.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
-        target = np.zeros((batch_shape[0],) + tuple(model.output_shape[1:]), "float32")
+        target = np.zeros(
+            (batch_shape[0],) + tuple(model.output_shape[1:]), "float32"
+        )
         before = [to_numpy(w).copy() for w in model.trainable_weights]
-        history = model.fit(input_data, target, epochs=1, batch_size=batch_shape[0], verbose=0)
+        history = model.fit(
+            input_data, target, epochs=1, batch_size=batch_shape[0], verbose=0
+        )
         assert np.isfinite(history.history["loss"][0])
         if before:
             after = [to_numpy(w) for w in model.trainable_weights]
@@ -111,10 +132,13 @@ class TestCase:
 
         reloaded = self.save_and_load(model)
         np.testing.assert_array_equal(
-            model.predict(input_data, verbose=0), reloaded.predict(input_data, verbose=0)
+            model.predict(input_data, verbose=0),
+            reloaded.predict(input_data, verbose=0),
         )
 
-    def run_model_test(self, make_model, x, y, expected_output_shape, expected_num_params):
+    def run_model_test(
+        self, make_model, x, y, expected_output_shape, expected_num_params
+    ):
         """Compiled defaults, one fit step, parameters, config and .keras round trip."""
         model = make_model()
         assert model.compiled
@@ -123,11 +147,15 @@ class TestCase:
         predictions = model.predict(x, verbose=0)
         assert predictions.shape == (len(x),) + tuple(expected_output_shape)
         assert model.count_params() == expected_num_params
-        symbolic = model.compute_output_spec(keras.KerasTensor((None,) + x.shape[1:], x.dtype))
+        symbolic = model.compute_output_spec(
+            keras.KerasTensor((None,) + x.shape[1:], x.dtype)
+        )
         assert tuple(symbolic.shape) == (None,) + tuple(expected_output_shape)
         rebuilt = type(model).from_config(model.get_config())
         assert rebuilt.get_config() == model.get_config()
         reloaded = self.save_and_load(model)
-        np.testing.assert_array_equal(predictions, reloaded.predict(x, verbose=0))
+        np.testing.assert_array_equal(
+            predictions, reloaded.predict(x, verbose=0)
+        )
         reloaded.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
         return model

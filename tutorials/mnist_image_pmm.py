@@ -62,20 +62,34 @@ RECIPE = {
 }
 
 
-def build_model(num_classes, epochs, steps_per_epoch, model_settings, learning_rate):
+def build_model(
+    num_classes, epochs, steps_per_epoch, model_settings, learning_rate
+):
     """An `ImagePMMClassifier` compiled with Adam and cosine learning-rate decay."""
-    model = keras_pmm.models.ImagePMMClassifier(num_classes=num_classes, **model_settings)
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch)
+    model = keras_pmm.models.ImagePMMClassifier(
+        num_classes=num_classes, **model_settings
+    )
+    schedule = keras.optimizers.schedules.CosineDecay(
+        learning_rate, epochs * steps_per_epoch
+    )
     model.compile(optimizer=keras.optimizers.Adam(schedule))
     return model
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
-    parser.add_argument("--data-dir", default=None, help="folder with the MNIST IDX files "
-                        "(default: $KERAS_PMM_DATA_DIR, else download)")
-    parser.add_argument("--fast", action="store_true", help="tiny run for smoke tests")
-    parser.add_argument("--output", default=None, help="where to save the .keras file")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with the MNIST IDX files "
+        "(default: $KERAS_PMM_DATA_DIR, else download)",
+    )
+    parser.add_argument(
+        "--fast", action="store_true", help="tiny run for smoke tests"
+    )
+    parser.add_argument(
+        "--output", default=None, help="where to save the .keras file"
+    )
     args = parser.parse_args(argv)
 
     keras.utils.set_random_seed(0)
@@ -88,10 +102,17 @@ def main(argv=None):
     The model takes raw uint8 images; scaling happens inside it.
     """
 
-    (x_train, y_train), (x_test, y_test) = keras_pmm.datasets.load_mnist(args.data_dir)
+    (x_train, y_train), (x_test, y_test) = keras_pmm.datasets.load_mnist(
+        args.data_dir
+    )
     epochs, batch_size = RECIPE["epochs"], RECIPE["batch_size"]
     if args.fast:
-        x_train, y_train, x_test, y_test = x_train[:10000], y_train[:10000], x_test[:1000], y_test[:1000]
+        x_train, y_train, x_test, y_test = (
+            x_train[:10000],
+            y_train[:10000],
+            x_test[:1000],
+            y_test[:1000],
+        )
         epochs = 1
 
     """
@@ -126,14 +147,20 @@ def main(argv=None):
     state; the reloaded model must give bit-identical probabilities.
     """
 
-    path = args.output or os.path.join(tempfile.mkdtemp(), "mnist_image_pmm.keras")
+    path = args.output or os.path.join(
+        tempfile.mkdtemp(), "mnist_image_pmm.keras"
+    )
     model.save(path)
     reloaded = keras.saving.load_model(path)
     before = model.predict(x_test[:1000], batch_size=500, verbose=0)
     after = reloaded.predict(x_test[:1000], batch_size=500, verbose=0)
     if not np.array_equal(before, after):
-        raise SystemExit(f"Reloaded model differs: max |diff| = {np.abs(before - after).max():.3g}")
-    print(f"saved to:       {path} (reloaded: identical predictions on 1,000 images)")
+        raise SystemExit(
+            f"Reloaded model differs: max |diff| = {np.abs(before - after).max():.3g}"
+        )
+    print(
+        f"saved to:       {path} (reloaded: identical predictions on 1,000 images)"
+    )
     return accuracy
 
 

@@ -15,11 +15,23 @@ Example:
 import pathlib
 
 from keras_pmm.zoo import storage
-from keras_pmm.zoo.registry import DATASETS, PRESETS, Preset, Recipe
+from keras_pmm.zoo.registry import DATASETS
+from keras_pmm.zoo.registry import PRESETS
+from keras_pmm.zoo.registry import Preset
+from keras_pmm.zoo.registry import Recipe
 
 PRESETS_DIR = pathlib.Path(__file__).resolve().parent / "presets"
 
-__all__ = ["DATASETS", "PRESETS", "PRESETS_DIR", "Preset", "Recipe", "list", "load", "metadata"]
+__all__ = [
+    "DATASETS",
+    "PRESETS",
+    "PRESETS_DIR",
+    "Preset",
+    "Recipe",
+    "list",
+    "load",
+    "metadata",
+]
 
 
 def list():  # noqa: A001 - `keras_pmm.zoo.list()` is the public name

@@ -10,7 +10,9 @@ import time
 import keras
 import numpy as np
 
-from keras_pmm.zoo import evaluation, images, storage
+from keras_pmm.zoo import evaluation
+from keras_pmm.zoo import images
+from keras_pmm.zoo import storage
 from keras_pmm.zoo.registry import PRESETS
 
 SAMPLES_DIR = pathlib.Path(__file__).resolve().parent / "samples"
@@ -28,7 +30,10 @@ def make_samples(data_dir=None, folder=SAMPLES_DIR):
             continue
         _, (x_test, y_test) = preset.data.load(data_dir)
         for index in SAMPLE_INDICES:
-            path = folder / f"{preset.dataset}_test_{index:04d}_{int(y_test[index])}.png"
+            path = (
+                folder
+                / f"{preset.dataset}_test_{index:04d}_{int(y_test[index])}.png"
+            )
             keras.utils.save_img(path, x_test[index][..., None], scale=False)
             written.append(path)
     return written
@@ -51,10 +56,14 @@ def samples():
 
 def format_table(rows):
     """Plain-text table: the first row is the header, underlined with dashes."""
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    widths = [
+        max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))
+    ]
     lines = []
     for index, row in enumerate(rows):
-        lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        lines.append(
+            "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+        )
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -70,24 +79,41 @@ def run(data_dir=None, print_fn=print):
     from keras_pmm import zoo
 
     print_fn(f"keras-pmm zoo on the {keras.backend.backend()} backend\n")
-    rows = [("preset", "parameters", "test accuracy", "card", "evaluation time")]
+    rows = [
+        ("preset", "parameters", "test accuracy", "card", "evaluation time")
+    ]
     results, models = {}, {}
     for name in zoo.list():
         info = zoo.metadata(name)
         if not info["trained"]:
-            rows.append((name, f"{info['parameters']:,}", "not trained here", "-", "-"))
+            rows.append(
+                (name, f"{info['parameters']:,}", "not trained here", "-", "-")
+            )
             continue
         model = models[name] = zoo.load(name)
         preset = PRESETS[name]
         _, (x_test, y_test) = preset.data.load(data_dir)
         start = time.perf_counter()
-        result = evaluation.evaluate(model, x_test, y_test, len(preset.data.class_names))
+        result = evaluation.evaluate(
+            model, x_test, y_test, len(preset.data.class_names)
+        )
         seconds = time.perf_counter() - start
         card = info["evaluation"]["test_accuracy"]
-        results[name] = {"accuracy": result["accuracy"], "card_accuracy": card,
-                         "samples": [], "samples_correct": 0}
-        rows.append((name, f"{info['parameters']:,}", f"{100 * result['accuracy']:.2f}%",
-                     f"{100 * card:.2f}%", f"{seconds:.1f} s"))
+        results[name] = {
+            "accuracy": result["accuracy"],
+            "card_accuracy": card,
+            "samples": [],
+            "samples_correct": 0,
+        }
+        rows.append(
+            (
+                name,
+                f"{info['parameters']:,}",
+                f"{100 * result['accuracy']:.2f}%",
+                f"{100 * card:.2f}%",
+                f"{seconds:.1f} s",
+            )
+        )
     print_fn(format_table(rows) + "\n")
 
     rows = [("sample", "preset", "true", "predicted", "probability")]
@@ -101,7 +127,14 @@ def run(data_dir=None, print_fn=print):
             predicted = int(np.argmax(probabilities))
             results[name]["samples"].append((path.name, label, predicted))
             results[name]["samples_correct"] += int(predicted == label)
-            rows.append((path.name, name, class_names[label], class_names[predicted],
-                         f"{probabilities[predicted]:.3f}"))
+            rows.append(
+                (
+                    path.name,
+                    name,
+                    class_names[label],
+                    class_names[predicted],
+                    f"{probabilities[predicted]:.3f}",
+                )
+            )
     print_fn(format_table(rows))
     return results

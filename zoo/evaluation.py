@@ -6,11 +6,14 @@ import time
 import numpy as np
 
 
-
 def confusion_matrix(labels, predictions, num_classes):
     """(num_classes, num_classes) counts; rows are true classes, columns predictions."""
     matrix = np.zeros((num_classes, num_classes), dtype="int64")
-    np.add.at(matrix, (np.asarray(labels, "int64"), np.asarray(predictions, "int64")), 1)
+    np.add.at(
+        matrix,
+        (np.asarray(labels, "int64"), np.asarray(predictions, "int64")),
+        1,
+    )
     return matrix
 
 
@@ -21,7 +24,9 @@ def evaluate(model, x, y, num_classes, batch_size=1000):
         dict with `correct`, `size`, `accuracy`, `per_class_accuracy` (list)
         and `confusion` ((C, C) numpy array).
     """
-    predictions = np.argmax(model.predict(x, batch_size=batch_size, verbose=0), axis=-1)
+    predictions = np.argmax(
+        model.predict(x, batch_size=batch_size, verbose=0), axis=-1
+    )
     confusion = confusion_matrix(y, predictions, num_classes)
     correct = int(np.trace(confusion))
     per_class = np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)

@@ -14,7 +14,8 @@ def _maybe_invert(images, invert):
     if invert == "yes":
         return 255.0 - images
     border = np.concatenate(
-        [images[:, 0, :], images[:, -1, :], images[:, :, 0], images[:, :, -1]], axis=1
+        [images[:, 0, :], images[:, -1, :], images[:, :, 0], images[:, :, -1]],
+        axis=1,
     )
     bright = border.mean(axis=1) > 127.5
     return np.where(bright[:, None, None], 255.0 - images, images)
@@ -43,9 +44,15 @@ def read_images(path, invert="auto"):
         try:
             array = np.load(path, allow_pickle=False)
         except (ValueError, OSError) as error:
-            raise ValueError(f"Cannot read {path} as a .npy array: {error}") from error
+            raise ValueError(
+                f"Cannot read {path} as a .npy array: {error}"
+            ) from error
         original_shape = array.shape
-        if array.ndim == 3 and array.shape[-1] == 1 and array.shape[:2] == IMAGE_SIZE:
+        if (
+            array.ndim == 3
+            and array.shape[-1] == 1
+            and array.shape[:2] == IMAGE_SIZE
+        ):
             array = array[..., 0]
         if array.ndim == 2:
             array = array[None]
@@ -54,16 +61,24 @@ def read_images(path, invert="auto"):
                 f"{path} holds an array of shape {original_shape}; expected (28, 28), (28, 28, 1) "
                 "or (n, 28, 28) grey images."
             )
-        if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
+        if not np.issubdtype(array.dtype, np.number) or not np.all(
+            np.isfinite(array)
+        ):
             raise ValueError(f"{path} must hold finite numbers in 0..255.")
         images = array.astype("float32")
     else:
         import keras
 
         try:
-            image = keras.utils.load_img(path, color_mode="grayscale", target_size=IMAGE_SIZE,
-                                         interpolation="bilinear")
-        except Exception as error:  # PIL raises several kinds for unreadable files
+            image = keras.utils.load_img(
+                path,
+                color_mode="grayscale",
+                target_size=IMAGE_SIZE,
+                interpolation="bilinear",
+            )
+        except (
+            Exception
+        ) as error:  # PIL raises several kinds for unreadable files
             raise ValueError(
                 f"Cannot read {path} as an image ({type(error).__name__}: {error}); give a PNG, "
                 "JPEG or .npy file."

@@ -3,7 +3,8 @@
 import dataclasses
 
 from keras_pmm import datasets
-from keras_pmm.models import HybridPMMClassifier, ImagePMMClassifier
+from keras_pmm.models import HybridPMMClassifier
+from keras_pmm.models import ImagePMMClassifier
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +33,9 @@ class DataSet:
 
     name: str
     class_names: tuple
-    loader: object  # callable(data_dir) -> ((x_train, y_train), (x_test, y_test))
+    loader: (
+        object  # callable(data_dir) -> ((x_train, y_train), (x_test, y_test))
+    )
 
     def load(self, data_dir=None):
         return self.loader(data_dir)
@@ -41,7 +44,9 @@ class DataSet:
 DATASETS = {
     "mnist": DataSet("MNIST", datasets.MNIST_CLASS_NAMES, datasets.load_mnist),
     "fashion_mnist": DataSet(
-        "Fashion-MNIST", datasets.FASHION_MNIST_CLASS_NAMES, datasets.load_fashion_mnist
+        "Fashion-MNIST",
+        datasets.FASHION_MNIST_CLASS_NAMES,
+        datasets.load_fashion_mnist,
     ),
     "emnist_balanced": DataSet(
         "EMNIST-Balanced",
@@ -84,7 +89,8 @@ class Preset:
             **overrides: model arguments that replace the preset's own.
         """
         return self.model_class(
-            num_classes=len(self.data.class_names), **{**self.model, **overrides}
+            num_classes=len(self.data.class_names),
+            **{**self.model, **overrides},
         )
 
 
@@ -100,10 +106,19 @@ PRESETS = {
             description="Pure PMM digit classifier (deskewed images, block Gram encoding, "
             "per-class Hamiltonians)",
             model=dict(
-                n=12, hamiltonian_size=6, r=2, decoder="shared", block_shape=(14, 14), deskew=True
+                n=12,
+                hamiltonian_size=6,
+                r=2,
+                decoder="shared",
+                block_shape=(14, 14),
+                deskew=True,
             ),
             recipe=Recipe(
-                epochs=60, batch_size=128, learning_rate=0.04, patience=10, weight_decay=0.02
+                epochs=60,
+                batch_size=128,
+                learning_rate=0.04,
+                patience=10,
+                weight_decay=0.02,
             ),
             target=">= 97.5% test accuracy with <= 2,560 parameters",
         ),
@@ -138,7 +153,12 @@ PRESETS = {
             dataset="emnist_balanced",
             description="Pure PMM handwritten-character classifier, 47 classes (recipe only)",
             model=dict(n=8, hamiltonian_size=4, r=2, block_shape=(7, 7)),
-            recipe=Recipe(epochs=30, batch_size=128, learning_rate=0.04, validation_size=10000),
+            recipe=Recipe(
+                epochs=30,
+                batch_size=128,
+                learning_rate=0.04,
+                validation_size=10000,
+            ),
             target=">= 81.6% test accuracy with <= 5,567 parameters",
         ),
         Preset(
@@ -156,7 +176,9 @@ PRESETS = {
             description="Three small convolution stages feeding an affine AO-PMM head, trained "
             "with mirrored images",
             model=dict(HYBRID_ARCHITECTURE, random_flip=True),
-            recipe=Recipe(epochs=25, batch_size=128, learning_rate=4e-3, patience=8),
+            recipe=Recipe(
+                epochs=25, batch_size=128, learning_rate=4e-3, patience=8
+            ),
             target=">= 91.0% test accuracy with <= 30,000 parameters",
             model_class=HybridPMMClassifier,
         ),

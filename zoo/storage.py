@@ -29,7 +29,9 @@ def _build(model):
 def read_metadata(folder):
     path = pathlib.Path(folder) / METADATA_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"No {METADATA_FILE} in {folder}: not a keras-pmm preset folder.")
+        raise FileNotFoundError(
+            f"No {METADATA_FILE} in {folder}: not a keras-pmm preset folder."
+        )
     return json.loads(path.read_text())
 
 
@@ -53,7 +55,9 @@ def save(model, folder, metadata):
     # jit_compile) are not part of the shipped model; the recipe is in the metadata.
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)
-    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    (folder / CONFIG_FILE).write_text(
+        json.dumps(config, indent=2, sort_keys=True) + "\n"
+    )
     # A fresh model compiled with the defaults, so that the weights file
     # carries no optimizer state (loading it then warns about nothing).
     fresh = keras.saving.deserialize_keras_object(config)

@@ -28,16 +28,23 @@ def recipe_optimizer(recipe, steps_per_epoch):
         recipe.learning_rate, recipe.epochs * steps_per_epoch
     )
     if recipe.weight_decay:
-        return keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
+        return keras.optimizers.AdamW(
+            schedule, weight_decay=recipe.weight_decay
+        )
     return keras.optimizers.Adam(schedule)
 
 
 def split_validation(x, y, size, seed):
     """Carves a seeded random validation set of `size` examples from the training set."""
     if not 0 < size < len(x):
-        raise ValueError(f"validation_size must be in 1..{len(x) - 1}. Received: {size}")
+        raise ValueError(
+            f"validation_size must be in 1..{len(x) - 1}. Received: {size}"
+        )
     order = np.random.default_rng(seed).permutation(len(x))
-    return (x[order[size:]], y[order[size:]]), (x[order[:size]], y[order[:size]])
+    return (x[order[size:]], y[order[size:]]), (
+        x[order[:size]],
+        y[order[:size]],
+    )
 
 
 def count_correct(model, x, y, batch_size=1000):
@@ -62,7 +69,11 @@ def prepare_devices(devices):
     if len(tf.config.get_logical_device_configuration(cpu) or [None]) < devices:
         try:
             tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)]
+                cpu,
+                [
+                    tf.config.LogicalDeviceConfiguration()
+                    for _ in range(devices)
+                ],
             )
         except RuntimeError as error:
             raise RuntimeError(
@@ -104,7 +115,10 @@ def data_parallel(devices):
         import tensorflow as tf
 
         kind = prepare_devices(devices)
-        names = [device.name for device in tf.config.list_logical_devices(kind)[:devices]]
+        names = [
+            device.name
+            for device in tf.config.list_logical_devices(kind)[:devices]
+        ]
         with tf.distribute.MirroredStrategy(names).scope():
             yield
     else:
@@ -123,7 +137,10 @@ def _training_solver(devices):
     LAPACK to 1e-5, so the trained weights serve the LAPACK model unchanged.
     """
     if devices and devices > 1 and keras.backend.backend() == "jax":
-        if all(str(d).startswith("cpu") for d in keras.distribution.list_devices()[:devices]):
+        if all(
+            str(d).startswith("cpu")
+            for d in keras.distribution.list_devices()[:devices]
+        ):
             return "jacobi"
     return "lapack"
 
@@ -136,7 +153,11 @@ def _replica_count():
     """Devices the current distribution (JAX) or strategy (TensorFlow) trains on."""
     if keras.backend.backend() == "jax":
         distribution = keras.distribution.distribution()
-        return 1 if distribution is None else len(distribution.device_mesh.devices.flatten())
+        return (
+            1
+            if distribution is None
+            else len(distribution.device_mesh.devices.flatten())
+        )
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -154,18 +175,33 @@ class _RunRecord(keras.callbacks.Callback):
     def __init__(self, path):
         super().__init__()
         self.path = pathlib.Path(path)
-        self.state = json.loads(self.path.read_text()) if self.path.is_file() else {
-            "val_accuracy": None, "best_epoch": None, "epochs_done": 0, "wall_time_s": 0.0}
+        self.state = (
+            json.loads(self.path.read_text())
+            if self.path.is_file()
+            else {
+                "val_accuracy": None,
+                "best_epoch": None,
+                "epochs_done": 0,
+                "wall_time_s": 0.0,
+            }
+        )
 
     def on_train_begin(self, logs=None):
-        self._start, self._spent = time.perf_counter(), self.state["wall_time_s"]
+        self._start, self._spent = (
+            time.perf_counter(),
+            self.state["wall_time_s"],
+        )
 
     def on_epoch_end(self, epoch, logs=None):
         value = float(logs["val_accuracy"])
-        if self.state["val_accuracy"] is None or value > self.state["val_accuracy"]:
+        if (
+            self.state["val_accuracy"] is None
+            or value > self.state["val_accuracy"]
+        ):
             self.state.update(val_accuracy=value, best_epoch=epoch + 1)
         self.state.update(
-            epochs_done=epoch + 1, wall_time_s=self._spent + time.perf_counter() - self._start
+            epochs_done=epoch + 1,
+            wall_time_s=self._spent + time.perf_counter() - self._start,
         )
         self.path.write_text(json.dumps(self.state))
 
@@ -210,7 +246,9 @@ def train(
         The metadata written to `output/metadata.json`.
     """
     if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}. Known presets: {', '.join(sorted(PRESETS))}.")
+        raise ValueError(
+            f"Unknown preset {name!r}. Known presets: {', '.join(sorted(PRESETS))}."
+        )
     preset = PRESETS[name]
     recipe = preset.recipe
     if epochs is not None:
@@ -221,7 +259,9 @@ def train(
         prepare_devices(devices)
     output = pathlib.Path(output or os.path.join("runs", name))
     checkpoints = output / CHECKPOINT_DIR
-    if (output / storage.METADATA_FILE).is_file() and not (checkpoints / "backup").exists():
+    if (output / storage.METADATA_FILE).is_file() and not (
+        checkpoints / "backup"
+    ).exists():
         if not overwrite:
             raise FileExistsError(
                 f"{output} already holds a finished run of {name}. Pass overwrite=True "
@@ -257,23 +297,34 @@ def train(
         callbacks = [
             keras.callbacks.BackupAndRestore(checkpoints / "backup"),
             keras.callbacks.ModelCheckpoint(
-                best_path, monitor="val_accuracy", mode="max", save_best_only=True,
-                save_weights_only=True, initial_value_threshold=run_record.state["val_accuracy"],
+                best_path,
+                monitor="val_accuracy",
+                mode="max",
+                save_best_only=True,
+                save_weights_only=True,
+                initial_value_threshold=run_record.state["val_accuracy"],
             ),
             run_record,
             # Not before half the cosine schedule: while the learning rate is high,
             # validation accuracy jumps by points between epochs, and one lucky early
             # epoch must not stop a run that would have gone on improving.
             keras.callbacks.EarlyStopping(
-                monitor="val_accuracy", mode="max", patience=recipe.patience,
+                monitor="val_accuracy",
+                mode="max",
+                patience=recipe.patience,
                 start_from_epoch=recipe.epochs // 2,
             ),
             *callbacks,
         ]
         replicas = _replica_count()
         model.fit(
-            x_fit, y_fit, validation_data=(x_val, y_val), epochs=recipe.epochs,
-            batch_size=recipe.batch_size, callbacks=callbacks, verbose=verbose,
+            x_fit,
+            y_fit,
+            validation_data=(x_val, y_val),
+            epochs=recipe.epochs,
+            batch_size=recipe.batch_size,
+            callbacks=callbacks,
+            verbose=verbose,
         )
     model.load_weights(best_path)
     if solver != "lapack":  # the shipped model diagonalises with LAPACK again

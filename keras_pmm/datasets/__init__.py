@@ -4,12 +4,10 @@ from keras_pmm.datasets._sources import DATA_DIR_VARIABLE
 from keras_pmm.datasets.emnist import SPLITS as EMNIST_SPLITS
 from keras_pmm.datasets.emnist import load_emnist
 from keras_pmm.datasets.idx import read_idx
-from keras_pmm.datasets.mnist import (
-    FASHION_MNIST_CLASS_NAMES,
-    MNIST_CLASS_NAMES,
-    load_fashion_mnist,
-    load_mnist,
-)
+from keras_pmm.datasets.mnist import FASHION_MNIST_CLASS_NAMES
+from keras_pmm.datasets.mnist import MNIST_CLASS_NAMES
+from keras_pmm.datasets.mnist import load_fashion_mnist
+from keras_pmm.datasets.mnist import load_mnist
 from keras_pmm.datasets.tf_data import to_tf_dataset
 
 __all__ = [

@@ -47,7 +47,9 @@ def check_online(url, name):
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT).close()
+        socket.create_connection(
+            (parts.hostname, port), timeout=CONNECT_TIMEOUT
+        ).close()
     except OSError as error:
         raise offline_error(name, error) from error
 

@@ -13,9 +13,13 @@ from keras_pmm.datasets.idx import read_idx
 
 # The NIST release: one zip of gzipped IDX files for all splits.
 RELEASE_URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
-RELEASE_SHA256 = "fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e"
+RELEASE_SHA256 = (
+    "fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e"
+)
 
-_MERGED_LOWERCASE = "abdefghnqrt"  # lowercase letters kept apart by balanced / bymerge
+_MERGED_LOWERCASE = (
+    "abdefghnqrt"  # lowercase letters kept apart by balanced / bymerge
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,7 +30,12 @@ class EMNISTSplit:
     train_size: int
     test_size: int
     label_offset: int = 0  # letters are labelled 1..26 in the files
-    sha256: tuple = (None, None, None, None)  # train images/labels, test images/labels
+    sha256: tuple = (
+        None,
+        None,
+        None,
+        None,
+    )  # train images/labels, test images/labels
 
     @property
     def num_classes(self):
@@ -35,7 +44,9 @@ class EMNISTSplit:
 
 SPLITS = {
     "balanced": EMNISTSplit(
-        tuple(string.digits + string.ascii_uppercase + _MERGED_LOWERCASE), 112_800, 18_800,
+        tuple(string.digits + string.ascii_uppercase + _MERGED_LOWERCASE),
+        112_800,
+        18_800,
         sha256=(
             "74295e75e4e9fa2c102147460ee7eb763653d5132d883a84fb88932bfb8d2db4",
             "b46d41e5156a0a8aaaa4d18979fdd1588850fa8571018acffd5d93b325a7d6ed",
@@ -44,14 +55,23 @@ SPLITS = {
         ),
     ),
     "byclass": EMNISTSplit(
-        tuple(string.digits + string.ascii_uppercase + string.ascii_lowercase), 697_932, 116_323
+        tuple(string.digits + string.ascii_uppercase + string.ascii_lowercase),
+        697_932,
+        116_323,
     ),
     "bymerge": EMNISTSplit(
-        tuple(string.digits + string.ascii_uppercase + _MERGED_LOWERCASE), 697_932, 116_323
+        tuple(string.digits + string.ascii_uppercase + _MERGED_LOWERCASE),
+        697_932,
+        116_323,
     ),
     "letters": EMNISTSplit(
-        tuple(u + l for u, l in zip(string.ascii_uppercase, string.ascii_lowercase)),
-        124_800, 20_800, label_offset=1,
+        tuple(
+            u + l
+            for u, l in zip(string.ascii_uppercase, string.ascii_lowercase)
+        ),
+        124_800,
+        20_800,
+        label_offset=1,
     ),
     "digits": EMNISTSplit(tuple(string.digits), 240_000, 40_000),
     "mnist": EMNISTSplit(tuple(string.digits), 60_000, 10_000),
@@ -74,7 +94,9 @@ def _download(split):
     _sources.check_online(RELEASE_URL, "EMNIST")
     try:
         archive = keras.utils.get_file(
-            "emnist-gzip.zip", RELEASE_URL, file_hash=RELEASE_SHA256,
+            "emnist-gzip.zip",
+            RELEASE_URL,
+            file_hash=RELEASE_SHA256,
             cache_subdir="datasets/emnist",
         )
     except Exception as error:
@@ -137,15 +159,30 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
         folder = _download(split)
     else:
         folder = _sources.find_folder(
-            f"EMNIST {split}", files, base, subfolders=("emnist", "emnist/gzip", "gzip")
+            f"EMNIST {split}",
+            files,
+            base,
+            subfolders=("emnist", "emnist/gzip", "gzip"),
         )
-    sizes = (facts.train_size, facts.train_size, facts.test_size, facts.test_size)
+    sizes = (
+        facts.train_size,
+        facts.train_size,
+        facts.test_size,
+        facts.test_size,
+    )
     arrays = []
-    for file, size, digest, is_image in zip(files, sizes, facts.sha256, (True, False) * 2):
+    for file, size, digest, is_image in zip(
+        files, sizes, facts.sha256, (True, False) * 2
+    ):
         count = size if verify else None
         shape = (count, 28, 28) if is_image else (count,)
-        arrays.append(read_idx(folder / file, expected_shape=shape,
-                               sha256=digest if verify else None))
+        arrays.append(
+            read_idx(
+                folder / file,
+                expected_shape=shape,
+                sha256=digest if verify else None,
+            )
+        )
     (x_train, y_train, x_test, y_test) = arrays
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError(
@@ -163,5 +200,7 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
             )
         labels.append(y.astype("uint8"))
     transpose = (0, 2, 1)
-    return ((np.ascontiguousarray(x_train.transpose(transpose)), labels[0]),
-            (np.ascontiguousarray(x_test.transpose(transpose)), labels[1]))
+    return (
+        (np.ascontiguousarray(x_train.transpose(transpose)), labels[0]),
+        (np.ascontiguousarray(x_test.transpose(transpose)), labels[1]),
+    )

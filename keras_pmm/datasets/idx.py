@@ -61,7 +61,9 @@ def read_idx(path, expected_shape=None, sha256=None):
         with opener(path, "rb") as handle:
             raw = handle.read()
     except (OSError, EOFError) as error:
-        raise ValueError(f"Cannot read {path}: {error} (corrupt or truncated gzip?)") from error
+        raise ValueError(
+            f"Cannot read {path}: {error} (corrupt or truncated gzip?)"
+        ) from error
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise ValueError(
             f"{path} is not an IDX file: its magic number is {raw[:4].hex() or 'empty'}, "
@@ -71,12 +73,16 @@ def read_idx(path, expected_shape=None, sha256=None):
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
         raise ValueError(f"{path} is truncated inside its header.")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(
+        int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
+    )
     if expected_shape is not None and (
         len(shape) != len(expected_shape)
         or any(e is not None and e != s for e, s in zip(expected_shape, shape))
     ):
-        raise ValueError(f"{path} holds an array of shape {shape}, expected {tuple(expected_shape)}.")
+        raise ValueError(
+            f"{path} holds an array of shape {shape}, expected {tuple(expected_shape)}."
+        )
     expected_bytes = int(np.prod(shape)) * dtype.itemsize
     payload = len(raw) - header_size
     if payload != expected_bytes:
@@ -84,4 +90,8 @@ def read_idx(path, expected_shape=None, sha256=None):
             f"{path} is truncated or padded: its header announces shape {shape} "
             f"({expected_bytes} bytes of data) but it holds {payload} bytes."
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header_size)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )

@@ -3,8 +3,12 @@
 from keras_pmm.datasets import _sources
 from keras_pmm.datasets.idx import read_idx
 
-_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 # SHA-256 of the canonical releases (identical to the files Keras and
 # tensorflow-datasets download).
@@ -71,11 +75,21 @@ def load_fashion_mnist(data_dir=None):
     """Fashion-MNIST, with the same sources and checks as `load_mnist`."""
     import keras
 
-    return _load("fashion-mnist", data_dir, keras.datasets.fashion_mnist.load_data)
+    return _load(
+        "fashion-mnist", data_dir, keras.datasets.fashion_mnist.load_data
+    )
 
 
 MNIST_CLASS_NAMES = tuple("0123456789")
 FASHION_MNIST_CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )

@@ -1,7 +1,9 @@
 """`tf.data` pipelines over the numpy arrays the loaders return (TensorFlow only)."""
 
 
-def to_tf_dataset(images, labels=None, batch_size=128, shuffle=False, seed=None):
+def to_tf_dataset(
+    images, labels=None, batch_size=128, shuffle=False, seed=None
+):
     """Wraps numpy images (and labels) in a batched, prefetched `tf.data.Dataset`.
 
     Works with any Keras backend that accepts `tf.data` in `fit` (all three
@@ -35,7 +37,11 @@ def to_tf_dataset(images, labels=None, batch_size=128, shuffle=False, seed=None)
         raise ValueError(
             f"images and labels differ in length: {len(images)} and {len(labels)}."
         )
-    dataset = tf.data.Dataset.from_tensor_slices(images if labels is None else (images, labels))
+    dataset = tf.data.Dataset.from_tensor_slices(
+        images if labels is None else (images, labels)
+    )
     if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(
+            len(images), seed=seed, reshuffle_each_iteration=True
+        )
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,6 +1,8 @@
 """Initializers for packed Hermitian weights and PMM projections."""
 
 from keras_pmm.initializers.fan_in_normal import FanInNormal
-from keras_pmm.initializers.random_matrix import GOE, GUE, random_matrix_initializer
+from keras_pmm.initializers.random_matrix import GOE
+from keras_pmm.initializers.random_matrix import GUE
+from keras_pmm.initializers.random_matrix import random_matrix_initializer
 
 __all__ = ["FanInNormal", "GOE", "GUE", "random_matrix_initializer"]

@@ -39,7 +39,11 @@ class FanInNormal(keras.initializers.RandomNormal):
     def __call__(self, shape, dtype=None):
         fan_in = max(int(shape[self.fan_in_axis]), 1)
         return keras.random.normal(
-            shape, mean=0.0, stddev=self.scale / fan_in**0.5, seed=self.seed, dtype=dtype
+            shape,
+            mean=0.0,
+            stddev=self.scale / fan_in**0.5,
+            seed=self.seed,
+            dtype=dtype,
         )
 
     def get_config(self):

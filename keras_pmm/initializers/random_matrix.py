@@ -22,7 +22,9 @@ class _GaussianEnsemble(keras.initializers.Initializer):
                 f"`fan_in_axis` must be an int or None. Received: fan_in_axis={fan_in_axis!r}"
             )
         self.fan_in_axis = fan_in_axis
-        self._normal = keras.initializers.RandomNormal(mean=0.0, stddev=1.0, seed=seed)
+        self._normal = keras.initializers.RandomNormal(
+            mean=0.0, stddev=1.0, seed=seed
+        )
 
     def _entry_stddevs(self, n):
         raise NotImplementedError
@@ -33,10 +35,16 @@ class _GaussianEnsemble(keras.initializers.Initializer):
         if self.fan_in_axis is not None:
             scale = scale / np.sqrt(max(shape[self.fan_in_axis], 1))
         stddevs = self._entry_stddevs(n) * (scale / np.sqrt(n))
-        return self._normal(shape, dtype=dtype) * keras.ops.cast(stddevs, dtype or "float32")
+        return self._normal(shape, dtype=dtype) * keras.ops.cast(
+            stddevs, dtype or "float32"
+        )
 
     def get_config(self):
-        return {"scale": self.scale, "seed": self.seed, "fan_in_axis": self.fan_in_axis}
+        return {
+            "scale": self.scale,
+            "seed": self.seed,
+            "fan_in_axis": self.fan_in_axis,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -67,7 +75,9 @@ class GOE(_GaussianEnsemble):
     field = "real"
 
     def _entry_stddevs(self, n):
-        return np.concatenate([np.full(n, np.sqrt(2.0)), np.ones(n * (n - 1) // 2)])
+        return np.concatenate(
+            [np.full(n, np.sqrt(2.0)), np.ones(n * (n - 1) // 2)]
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")

@@ -3,9 +3,12 @@
 import keras
 from keras import ops
 
-from keras_pmm import _precision, _validation
+from keras_pmm import _precision
+from keras_pmm import _validation
 from keras_pmm.initializers import random_matrix_initializer
-from keras_pmm.linalg.hermitian import FIELDS, hermitian_from_packed, packed_size
+from keras_pmm.linalg.hermitian import FIELDS
+from keras_pmm.linalg.hermitian import hermitian_from_packed
+from keras_pmm.linalg.hermitian import packed_size
 
 
 def output_dtype(field, dtype):
@@ -87,7 +90,8 @@ class AffineHermitian(keras.layers.Layer):
             bias_initializer or random_matrix_initializer(field, 1.0)
         )
         self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or random_matrix_initializer(field, 1.0, fan_in_axis=0)
+            kernel_initializer
+            or random_matrix_initializer(field, 1.0, fan_in_axis=0)
         )
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -119,7 +123,9 @@ class AffineHermitian(keras.layers.Layer):
         self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: num_features})
 
     def call(self, inputs):
-        packed = _precision.matmul(inputs, self.kernel_matrices) + self.bias_matrix
+        packed = (
+            _precision.matmul(inputs, self.kernel_matrices) + self.bias_matrix
+        )
         if self.commutator_penalty > 0:
             self.add_loss(self.commutator_penalty * self.commutator_norm())
         return hermitian_from_packed(packed, self.field)
@@ -127,7 +133,11 @@ class AffineHermitian(keras.layers.Layer):
     def matrices(self):
         """All matrices [A_0, A_1, ..., A_p] as a (p + 1, n, n) tensor."""
         packed = ops.concatenate(
-            [self.bias_matrix[None, :], ops.convert_to_tensor(self.kernel_matrices)], axis=0
+            [
+                self.bias_matrix[None, :],
+                ops.convert_to_tensor(self.kernel_matrices),
+            ],
+            axis=0,
         )
         return hermitian_from_packed(packed, self.field)
 
@@ -139,7 +149,11 @@ class AffineHermitian(keras.layers.Layer):
             return ops.zeros((), dtype=self.compute_dtype)
         products = _precision.einsum("iab,jbc->ijac", matrices, matrices)
         commutators = products - ops.transpose(products, (1, 0, 2, 3))
-        squared = ops.real(commutators * ops.conj(commutators)) if self.field == "complex" else ops.square(commutators)
+        squared = (
+            ops.real(commutators * ops.conj(commutators))
+            if self.field == "complex"
+            else ops.square(commutators)
+        )
         per_pair = ops.sum(squared, axis=(-2, -1))
         return ops.sum(per_pair) / (count * (count - 1))
 
@@ -158,10 +172,22 @@ class AffineHermitian(keras.layers.Layer):
             "n": self.n,
             "field": self.field,
             "commutator_penalty": self.commutator_penalty,
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
-            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "bias_initializer": keras.initializers.serialize(
+                self.bias_initializer
+            ),
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "bias_regularizer": keras.regularizers.serialize(
+                self.bias_regularizer
+            ),
+            "kernel_regularizer": keras.regularizers.serialize(
+                self.kernel_regularizer
+            ),
+            "bias_constraint": keras.constraints.serialize(
+                self.bias_constraint
+            ),
+            "kernel_constraint": keras.constraints.serialize(
+                self.kernel_constraint
+            ),
         }

@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from keras_pmm import _precision, _validation
+from keras_pmm import _precision
+from keras_pmm import _validation
 
 NORMALIZATIONS = ("image", "block", "none")
 
@@ -61,20 +62,28 @@ class BlockGramEncoder(keras.layers.Layer):
         self.n = _validation.check_positive_int(n, "n")
         block_shape = tuple(block_shape)
         if len(block_shape) != 2:
-            raise ValueError(f"`block_shape` must be (h, w). Received: block_shape={block_shape}")
+            raise ValueError(
+                f"`block_shape` must be (h, w). Received: block_shape={block_shape}"
+            )
         self.block_shape = tuple(
-            _validation.check_positive_int(b, "block_shape") for b in block_shape
+            _validation.check_positive_int(b, "block_shape")
+            for b in block_shape
         )
         self.normalization = _validation.check_choice(
             normalization, "normalization", NORMALIZATIONS
         )
         self.projection_initializer = keras.initializers.get(
-            projection_initializer or keras.initializers.RandomNormal(stddev=1.0)
+            projection_initializer
+            or keras.initializers.RandomNormal(stddev=1.0)
         )
-        self.projection_regularizer = keras.regularizers.get(projection_regularizer)
+        self.projection_regularizer = keras.regularizers.get(
+            projection_regularizer
+        )
 
     def _image_shape(self, input_shape):
-        height, width = _validation.check_image_shape(input_shape, "BlockGramEncoder")
+        height, width = _validation.check_image_shape(
+            input_shape, "BlockGramEncoder"
+        )
         if height % self.block_shape[0] or width % self.block_shape[1]:
             raise ValueError(
                 f"`block_shape` {self.block_shape} must divide the image shape "
@@ -102,7 +111,9 @@ class BlockGramEncoder(keras.layers.Layer):
             initializer=self.projection_initializer,
             regularizer=self.projection_regularizer,
         )
-        self.input_spec = keras.InputSpec(min_ndim=3, max_ndim=4, axes={1: height, 2: width})
+        self.input_spec = keras.InputSpec(
+            min_ndim=3, max_ndim=4, axes={1: height, 2: width}
+        )
 
     def _blocks(self, images):
         """(batch, H, W) -> (batch, blocks, h, w), blocks in row-major order."""
@@ -114,19 +125,27 @@ class BlockGramEncoder(keras.layers.Layer):
     def call(self, inputs):
         height, width = self._image_shape(_validation.static_shape(inputs))
         working = _precision.working_dtype(self.compute_dtype)
-        blocks = self._blocks(ops.reshape(ops.cast(inputs, working), (-1, height, width)))
+        blocks = self._blocks(
+            ops.reshape(ops.cast(inputs, working), (-1, height, width))
+        )
         if self.normalization != "none":
             axes = (1, 2, 3) if self.normalization == "image" else (2, 3)
             # The floor inside the square root keeps both the value (0 / tiny)
             # and the gradient (no 1 / sqrt(0)) of blank blocks finite.
-            squared_norms = ops.sum(ops.square(blocks), axis=axes, keepdims=True)
+            squared_norms = ops.sum(
+                ops.square(blocks), axis=axes, keepdims=True
+            )
             blocks = blocks / ops.sqrt(ops.maximum(squared_norms, 1e-24))
         blocks = ops.cast(blocks, self.compute_dtype)
-        row_features = ops.einsum("knh,zkhw->zknw", self.row_projections, blocks)
-        column_features = ops.einsum("knw,zkhw->zknh", self.column_projections, blocks)
-        return ops.einsum("zkaw,zkbw->zab", row_features, row_features) + ops.einsum(
-            "zkah,zkbh->zab", column_features, column_features
+        row_features = ops.einsum(
+            "knh,zkhw->zknw", self.row_projections, blocks
         )
+        column_features = ops.einsum(
+            "knw,zkhw->zknh", self.column_projections, blocks
+        )
+        return ops.einsum(
+            "zkaw,zkbw->zab", row_features, row_features
+        ) + ops.einsum("zkah,zkbh->zab", column_features, column_features)
 
     def compute_output_shape(self, input_shape):
         self._image_shape(input_shape)
@@ -138,6 +157,10 @@ class BlockGramEncoder(keras.layers.Layer):
             "n": self.n,
             "block_shape": self.block_shape,
             "normalization": self.normalization,
-            "projection_initializer": keras.initializers.serialize(self.projection_initializer),
-            "projection_regularizer": keras.regularizers.serialize(self.projection_regularizer),
+            "projection_initializer": keras.initializers.serialize(
+                self.projection_initializer
+            ),
+            "projection_regularizer": keras.regularizers.serialize(
+                self.projection_regularizer
+            ),
         }

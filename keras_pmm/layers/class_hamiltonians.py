@@ -4,8 +4,10 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
-from keras_pmm.initializers import GOE, FanInNormal
-from keras_pmm.linalg.hermitian import hermitian_from_packed, packed_size
+from keras_pmm.initializers import GOE
+from keras_pmm.initializers import FanInNormal
+from keras_pmm.linalg.hermitian import hermitian_from_packed
+from keras_pmm.linalg.hermitian import packed_size
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -48,20 +50,32 @@ class ClassHamiltonians(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_classes = _validation.check_positive_int(num_classes, "num_classes")
-        self.size = None if size is None else _validation.check_positive_int(size, "size")
+        self.num_classes = _validation.check_positive_int(
+            num_classes, "num_classes"
+        )
+        self.size = (
+            None
+            if size is None
+            else _validation.check_positive_int(size, "size")
+        )
         self.projection_initializer = keras.initializers.get(
             projection_initializer or FanInNormal(1.0, fan_in_axis=-1)
         )
-        self.offset_initializer = keras.initializers.get(offset_initializer or GOE(1.0))
-        self.projection_regularizer = keras.regularizers.get(projection_regularizer)
+        self.offset_initializer = keras.initializers.get(
+            offset_initializer or GOE(1.0)
+        )
+        self.projection_regularizer = keras.regularizers.get(
+            projection_regularizer
+        )
         self.offset_regularizer = keras.regularizers.get(offset_regularizer)
 
     def build(self, input_shape):
         _validation.check_square(input_shape, "inputs")
         n = input_shape[-1]
         if n is None:
-            raise ValueError(f"The input matrix size must be known. Received: input_shape={input_shape}")
+            raise ValueError(
+                f"The input matrix size must be known. Received: input_shape={input_shape}"
+            )
         size = self.size or n
         self.projections = self.add_weight(
             name="projections",
@@ -78,7 +92,9 @@ class ClassHamiltonians(keras.layers.Layer):
         self.input_spec = keras.InputSpec(ndim=3, axes={-2: n, -1: n})
 
     def call(self, inputs):
-        projected = ops.einsum("cam,zmk,cbk->zcab", self.projections, inputs, self.projections)
+        projected = ops.einsum(
+            "cam,zmk,cbk->zcab", self.projections, inputs, self.projections
+        )
         return projected + hermitian_from_packed(self.offsets)
 
     def compute_output_shape(self, input_shape):
@@ -90,8 +106,16 @@ class ClassHamiltonians(keras.layers.Layer):
             **super().get_config(),
             "num_classes": self.num_classes,
             "size": self.size,
-            "projection_initializer": keras.initializers.serialize(self.projection_initializer),
-            "offset_initializer": keras.initializers.serialize(self.offset_initializer),
-            "projection_regularizer": keras.regularizers.serialize(self.projection_regularizer),
-            "offset_regularizer": keras.regularizers.serialize(self.offset_regularizer),
+            "projection_initializer": keras.initializers.serialize(
+                self.projection_initializer
+            ),
+            "offset_initializer": keras.initializers.serialize(
+                self.offset_initializer
+            ),
+            "projection_regularizer": keras.regularizers.serialize(
+                self.projection_regularizer
+            ),
+            "offset_regularizer": keras.regularizers.serialize(
+                self.offset_regularizer
+            ),
         }

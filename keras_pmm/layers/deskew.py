@@ -3,7 +3,8 @@
 import keras
 from keras import ops
 
-from keras_pmm import _precision, _validation
+from keras_pmm import _precision
+from keras_pmm import _validation
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -66,11 +67,17 @@ class Deskew(keras.layers.Layer):
         columns = ops.reshape(ops.arange(width, dtype=working), (1, 1, width))
         total = ops.maximum(ops.sum(images, axis=(1, 2), keepdims=True), 1e-12)
         row_mean = ops.sum(images * rows, axis=(1, 2), keepdims=True) / total
-        column_mean = ops.sum(images * columns, axis=(1, 2), keepdims=True) / total
+        column_mean = (
+            ops.sum(images * columns, axis=(1, 2), keepdims=True) / total
+        )
         row_offsets = rows - row_mean
-        row_variance = ops.sum(images * ops.square(row_offsets), axis=(1, 2), keepdims=True)
+        row_variance = ops.sum(
+            images * ops.square(row_offsets), axis=(1, 2), keepdims=True
+        )
         covariance = ops.sum(
-            images * row_offsets * (columns - column_mean), axis=(1, 2), keepdims=True
+            images * row_offsets * (columns - column_mean),
+            axis=(1, 2),
+            keepdims=True,
         )
         slant = covariance / ops.maximum(row_variance, 1e-12)
         # Where each output pixel reads, (batch, H, 1, W), against the input

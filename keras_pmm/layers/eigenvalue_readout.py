@@ -3,9 +3,13 @@
 import keras
 from keras import ops
 
-from keras_pmm import _precision, _validation
-from keras_pmm.linalg.eigh import METHODS, eigh
-from keras_pmm.linalg.selection import WHICH, check_selection, select_eigenpairs
+from keras_pmm import _precision
+from keras_pmm import _validation
+from keras_pmm.linalg.eigh import METHODS
+from keras_pmm.linalg.eigh import eigh
+from keras_pmm.linalg.selection import WHICH
+from keras_pmm.linalg.selection import check_selection
+from keras_pmm.linalg.selection import select_eigenpairs
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -51,7 +55,11 @@ class EigenvalueReadout(keras.layers.Layer):
         super().__init__(**kwargs)
         self.r = check_selection(r, None, which)
         self.which = which
-        self.units = None if units is None else _validation.check_positive_int(units, "units")
+        self.units = (
+            None
+            if units is None
+            else _validation.check_positive_int(units, "units")
+        )
         self.method = _validation.check_choice(method, "method", METHODS)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
@@ -61,16 +69,26 @@ class EigenvalueReadout(keras.layers.Layer):
         check_selection(self.r, input_shape[-1], self.which)
         if self.units is not None:
             self.kernel = self.add_weight(
-                name="kernel", shape=(self.r, self.units), initializer=self.kernel_initializer
+                name="kernel",
+                shape=(self.r, self.units),
+                initializer=self.kernel_initializer,
             )
             self.bias = self.add_weight(
-                name="bias", shape=(self.units,), initializer=self.bias_initializer
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
             )
-        self.input_spec = keras.InputSpec(min_ndim=3, axes={-1: input_shape[-1]})
+        self.input_spec = keras.InputSpec(
+            min_ndim=3, axes={-1: input_shape[-1]}
+        )
 
     def call(self, inputs):
-        eigenvalues, eigenvectors = eigh(inputs, method=self.method, validate=False)
-        values, _ = select_eigenpairs(eigenvalues, eigenvectors, self.r, self.which)
+        eigenvalues, eigenvectors = eigh(
+            inputs, method=self.method, validate=False
+        )
+        values, _ = select_eigenpairs(
+            eigenvalues, eigenvectors, self.r, self.which
+        )
         values = ops.cast(values, self.compute_dtype)
         if self.units is None:
             return values
@@ -86,8 +104,12 @@ class EigenvalueReadout(keras.layers.Layer):
             "which": self.which,
             "units": self.units,
             "method": self.method,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "bias_initializer": keras.initializers.serialize(
+                self.bias_initializer
+            ),
         }
 
 

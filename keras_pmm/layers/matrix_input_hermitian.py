@@ -3,10 +3,15 @@
 import keras
 from keras import ops
 
-from keras_pmm import _precision, _validation
-from keras_pmm.initializers import FanInNormal, random_matrix_initializer
+from keras_pmm import _precision
+from keras_pmm import _validation
+from keras_pmm.initializers import FanInNormal
+from keras_pmm.initializers import random_matrix_initializer
 from keras_pmm.layers.affine_hermitian import output_dtype
-from keras_pmm.linalg.hermitian import FIELDS, hermitian_from_packed, is_complex, packed_size
+from keras_pmm.linalg.hermitian import FIELDS
+from keras_pmm.linalg.hermitian import hermitian_from_packed
+from keras_pmm.linalg.hermitian import is_complex
+from keras_pmm.linalg.hermitian import packed_size
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -62,14 +67,18 @@ class MatrixInputHermitian(keras.layers.Layer):
         self.bias_initializer = keras.initializers.get(
             bias_initializer or random_matrix_initializer(field, 1.0)
         )
-        self.projection_regularizer = keras.regularizers.get(projection_regularizer)
+        self.projection_regularizer = keras.regularizers.get(
+            projection_regularizer
+        )
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
         _validation.check_square(input_shape, "inputs")
         m = input_shape[-1]
         if m is None:
-            raise ValueError(f"The input matrix size must be known. Received: input_shape={input_shape}")
+            raise ValueError(
+                f"The input matrix size must be known. Received: input_shape={input_shape}"
+            )
         parts = () if self.field == "real" else (2,)
         self.projection = self.add_weight(
             name="projection",
@@ -117,8 +126,16 @@ class MatrixInputHermitian(keras.layers.Layer):
             **super().get_config(),
             "n": self.n,
             "field": self.field,
-            "projection_initializer": keras.initializers.serialize(self.projection_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            "projection_regularizer": keras.regularizers.serialize(self.projection_regularizer),
-            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            "projection_initializer": keras.initializers.serialize(
+                self.projection_initializer
+            ),
+            "bias_initializer": keras.initializers.serialize(
+                self.bias_initializer
+            ),
+            "projection_regularizer": keras.regularizers.serialize(
+                self.projection_regularizer
+            ),
+            "bias_regularizer": keras.regularizers.serialize(
+                self.bias_regularizer
+            ),
         }

@@ -8,9 +8,14 @@ from keras import ops
 
 from keras_pmm import _validation
 from keras_pmm.initializers import random_matrix_initializer
-from keras_pmm.linalg.eigh import METHODS, eigh
-from keras_pmm.linalg.hermitian import FIELDS, hermitian_from_packed, is_complex, packed_size
-from keras_pmm.linalg.selection import check_selection, select_eigenpairs
+from keras_pmm.linalg.eigh import METHODS
+from keras_pmm.linalg.eigh import eigh
+from keras_pmm.linalg.hermitian import FIELDS
+from keras_pmm.linalg.hermitian import hermitian_from_packed
+from keras_pmm.linalg.hermitian import is_complex
+from keras_pmm.linalg.hermitian import packed_size
+from keras_pmm.linalg.selection import check_selection
+from keras_pmm.linalg.selection import select_eigenpairs
 
 DECODERS = ("pairwise", "shared", "expectation")
 
@@ -49,16 +54,30 @@ def _bilinear(left, matrices, right, spec):
         return product if sign > 0 else -product
 
     real = _sum(
-        [term(a_re, d_re, b_re), term(a_re, d_im, b_im, -1), term(a_im, d_re, b_im), term(a_im, d_im, b_re)]
+        [
+            term(a_re, d_re, b_re),
+            term(a_re, d_im, b_im, -1),
+            term(a_im, d_re, b_im),
+            term(a_im, d_im, b_re),
+        ]
     )
     imag = _sum(
-        [term(a_re, d_re, b_im), term(a_re, d_im, b_re), term(a_im, d_re, b_re, -1), term(a_im, d_im, b_im)]
+        [
+            term(a_re, d_re, b_im),
+            term(a_re, d_im, b_re),
+            term(a_im, d_re, b_re, -1),
+            term(a_im, d_im, b_im),
+        ]
     )
     return real, imag
 
 
 def _squared_modulus(real, imag):
-    return ops.square(real) if imag is None else ops.square(real) + ops.square(imag)
+    return (
+        ops.square(real)
+        if imag is None
+        else ops.square(real) + ops.square(imag)
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -171,7 +190,11 @@ class ObservableReadout(keras.layers.Layer):
         self.decoders = self.add_weight(
             name="decoders",
             shape=self._stack_shape
-            + (self.units, self.num_decoders_per_output, packed_size(n, self.field)),
+            + (
+                self.units,
+                self.num_decoders_per_output,
+                packed_size(n, self.field),
+            ),
             initializer=self.decoder_initializer,
             regularizer=self.decoder_regularizer,
         )
@@ -182,13 +205,16 @@ class ObservableReadout(keras.layers.Layer):
                 initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer,
             )
-        self.input_spec = keras.InputSpec(ndim=len(input_shape), axes={-1: n, -2: n})
+        self.input_spec = keras.InputSpec(
+            ndim=len(input_shape), axes={-1: n, -2: n}
+        )
 
     def decoder_matrices(self):
         """Decoders as (S, units, P, n, n) Hermitian matrices (S flattened)."""
         num_stacks = math.prod(self._stack_shape)
         packed = ops.reshape(
-            self.decoders, (num_stacks, self.units, self.num_decoders_per_output, -1)
+            self.decoders,
+            (num_stacks, self.units, self.num_decoders_per_output, -1),
         )
         return hermitian_from_packed(packed, self.field)
 
@@ -199,34 +225,64 @@ class ObservableReadout(keras.layers.Layer):
     def call(self, inputs):
         n = inputs.shape[-1]
         num_stacks = math.prod(self._stack_shape)
-        eigenvalues, eigenvectors = eigh(inputs, method=self.method, validate=False)
-        _, vectors = select_eigenpairs(eigenvalues, eigenvectors, self.r, self.which)
+        eigenvalues, eigenvectors = eigh(
+            inputs, method=self.method, validate=False
+        )
+        _, vectors = select_eigenpairs(
+            eigenvalues, eigenvectors, self.r, self.which
+        )
         vectors = _parts(ops.reshape(vectors, (-1, num_stacks, n, self.r)))
         decoders = self.decoder_matrices()
         decoder_parts = tuple(
-            None if d is None else ops.cast(d, vectors[0].dtype) for d in _parts(decoders)
+            None if d is None else ops.cast(d, vectors[0].dtype)
+            for d in _parts(decoders)
         )
 
         if self.decoder == "pairwise":
             left_index, right_index = np.triu_indices(self.r)
-            left = tuple(None if v is None else ops.take(v, left_index, axis=-1) for v in vectors)
-            right = tuple(None if v is None else ops.take(v, right_index, axis=-1) for v in vectors)
-            amplitudes = _bilinear(left, decoder_parts, right, "zsap,skpab,zsbp->zskp")
+            left = tuple(
+                None if v is None else ops.take(v, left_index, axis=-1)
+                for v in vectors
+            )
+            right = tuple(
+                None if v is None else ops.take(v, right_index, axis=-1)
+                for v in vectors
+            )
+            amplitudes = _bilinear(
+                left, decoder_parts, right, "zsap,skpab,zsbp->zskp"
+            )
             outputs = ops.sum(_squared_modulus(*amplitudes), axis=-1)
             if self.centered:
-                outputs = outputs - 0.5 * ops.sum(self._spectral_norms_squared(decoders), axis=-1)
+                outputs = outputs - 0.5 * ops.sum(
+                    self._spectral_norms_squared(decoders), axis=-1
+                )
         else:
-            shared = tuple(None if d is None else d[:, :, 0] for d in decoder_parts)
-            real, imag = _bilinear(vectors, shared, vectors, "zsai,skab,zsbj->zskij")
+            shared = tuple(
+                None if d is None else d[:, :, 0] for d in decoder_parts
+            )
+            real, imag = _bilinear(
+                vectors, shared, vectors, "zsai,skab,zsbj->zskij"
+            )
             if self.decoder == "expectation":
-                outputs = ops.sum(ops.diagonal(real, axis1=-2, axis2=-1), axis=-1)
+                outputs = ops.sum(
+                    ops.diagonal(real, axis1=-2, axis2=-1), axis=-1
+                )
             else:
-                upper = ops.convert_to_tensor(np.triu(np.ones((self.r, self.r))), real.dtype)
-                outputs = ops.sum(_squared_modulus(real, imag) * upper, axis=(-2, -1))
+                upper = ops.convert_to_tensor(
+                    np.triu(np.ones((self.r, self.r))), real.dtype
+                )
+                outputs = ops.sum(
+                    _squared_modulus(real, imag) * upper, axis=(-2, -1)
+                )
                 if self.centered:
-                    outputs = outputs - 0.5 * self._spectral_norms_squared(decoders)[..., 0]
+                    outputs = (
+                        outputs
+                        - 0.5 * self._spectral_norms_squared(decoders)[..., 0]
+                    )
         outputs = ops.cast(outputs, self.compute_dtype)
-        outputs = ops.reshape(outputs, (-1,) + self._stack_shape + (self.units,))
+        outputs = ops.reshape(
+            outputs, (-1,) + self._stack_shape + (self.units,)
+        )
         if self.use_bias:
             outputs = outputs + self.bias
         return outputs
@@ -245,8 +301,16 @@ class ObservableReadout(keras.layers.Layer):
             "centered": self.centered,
             "use_bias": self.use_bias,
             "method": self.method,
-            "decoder_initializer": keras.initializers.serialize(self.decoder_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            "decoder_regularizer": keras.regularizers.serialize(self.decoder_regularizer),
-            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            "decoder_initializer": keras.initializers.serialize(
+                self.decoder_initializer
+            ),
+            "bias_initializer": keras.initializers.serialize(
+                self.bias_initializer
+            ),
+            "decoder_regularizer": keras.regularizers.serialize(
+                self.decoder_regularizer
+            ),
+            "bias_regularizer": keras.regularizers.serialize(
+                self.bias_regularizer
+            ),
         }

@@ -1,18 +1,19 @@
 """Hermitian builders, eigensolvers and eigenpair selection."""
 
-from keras_pmm.linalg.eigh import METHODS, eigh
-from keras_pmm.linalg.hermitian import (
-    FIELDS,
-    conjugate_transpose,
-    hermitian_from_packed,
-    hermitian_part,
-    is_complex,
-    packed_from_hermitian,
-    packed_size,
-    size_from_packed,
-)
-from keras_pmm.linalg.jacobi import default_sweeps, jacobi_eigh
-from keras_pmm.linalg.selection import WHICH, select_eigenpairs
+from keras_pmm.linalg.eigh import METHODS
+from keras_pmm.linalg.eigh import eigh
+from keras_pmm.linalg.hermitian import FIELDS
+from keras_pmm.linalg.hermitian import conjugate_transpose
+from keras_pmm.linalg.hermitian import hermitian_from_packed
+from keras_pmm.linalg.hermitian import hermitian_part
+from keras_pmm.linalg.hermitian import is_complex
+from keras_pmm.linalg.hermitian import packed_from_hermitian
+from keras_pmm.linalg.hermitian import packed_size
+from keras_pmm.linalg.hermitian import size_from_packed
+from keras_pmm.linalg.jacobi import default_sweeps
+from keras_pmm.linalg.jacobi import jacobi_eigh
+from keras_pmm.linalg.selection import WHICH
+from keras_pmm.linalg.selection import select_eigenpairs
 
 __all__ = [
     "FIELDS",

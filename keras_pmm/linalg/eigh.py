@@ -2,10 +2,13 @@
 
 from keras import ops
 
+from keras_pmm import _backend
+from keras_pmm import _precision
 from keras_pmm import _validation
-from keras_pmm import _backend, _precision
 from keras_pmm._precision import is_complex
-from keras_pmm.linalg.hermitian import conjugate_transpose, hermitian_part, unit_scaled
+from keras_pmm.linalg.hermitian import conjugate_transpose
+from keras_pmm.linalg.hermitian import hermitian_part
+from keras_pmm.linalg.hermitian import unit_scaled
 from keras_pmm.linalg.jacobi import jacobi_eigh
 
 METHODS = ("lapack", "jacobi")
@@ -43,7 +46,9 @@ def _broadened_inverse_gaps(eigenvalues, broadening):
     return gaps / (ops.square(gaps) + broadening**2) / scale
 
 
-def _with_perturbation_gradient(h, h_fixed, eigenvalues, eigenvectors, broadening):
+def _with_perturbation_gradient(
+    h, h_fixed, eigenvalues, eigenvectors, broadening
+):
     """Adds zero-valued terms whose gradient is first-order perturbation theory.
 
     With E = V^H (H - stop_gradient(H)) V (zero in value, H's gradient path):
@@ -58,11 +63,15 @@ def _with_perturbation_gradient(h, h_fixed, eigenvalues, eigenvectors, broadenin
     """
     delta = h - h_fixed
     delta_vectors = _precision.matmul(delta, eigenvectors)
-    conj_vectors = ops.conj(eigenvectors) if is_complex(eigenvectors) else eigenvectors
+    conj_vectors = (
+        ops.conj(eigenvectors) if is_complex(eigenvectors) else eigenvectors
+    )
     first_order_values = ops.sum(conj_vectors * delta_vectors, axis=-2)
     if is_complex(first_order_values):
         first_order_values = ops.real(first_order_values)
-    coupling = _precision.matmul(conjugate_transpose(eigenvectors), delta_vectors)
+    coupling = _precision.matmul(
+        conjugate_transpose(eigenvectors), delta_vectors
+    )
     inverse_gaps = _broadened_inverse_gaps(eigenvalues, broadening)
     if is_complex(coupling):
         inverse_gaps = ops.cast(inverse_gaps, coupling.dtype)
@@ -72,7 +81,9 @@ def _with_perturbation_gradient(h, h_fixed, eigenvalues, eigenvectors, broadenin
     )
 
 
-def eigh(h, method="lapack", sweeps=None, gradient_broadening=None, validate=True):
+def eigh(
+    h, method="lapack", sweeps=None, gradient_broadening=None, validate=True
+):
     """Eigenvalues and eigenvectors of Hermitian matrices, ascending.
 
     Two interchangeable solvers compute the decomposition H = V diag(l) V^H:
@@ -136,7 +147,9 @@ def eigh(h, method="lapack", sweeps=None, gradient_broadening=None, validate=Tru
     if gradient_broadening is None:
         gradient_broadening = default_gradient_broadening(dtype)
     else:
-        gradient_broadening = _validation.check_positive(gradient_broadening, "gradient_broadening")
+        gradient_broadening = _validation.check_positive(
+            gradient_broadening, "gradient_broadening"
+        )
     h = hermitian_part(ops.cast(h, dtype))
     h_fixed = ops.stop_gradient(h)
     if method == "lapack":

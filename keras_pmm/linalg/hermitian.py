@@ -17,7 +17,8 @@ import numpy as np
 from keras import ops
 
 from keras_pmm import _validation
-from keras_pmm._precision import complex_from_parts, is_complex
+from keras_pmm._precision import complex_from_parts
+from keras_pmm._precision import is_complex
 
 FIELDS = ("real", "complex")
 
@@ -48,7 +49,11 @@ def size_from_packed(length, field="real"):
     # Integer arithmetic only: under torch.compile `length` can be a symbolic
     # int that NumPy cannot round.
     length = int(length)
-    n = (math.isqrt(8 * length + 1) - 1) // 2 if field == "real" else math.isqrt(length)
+    n = (
+        (math.isqrt(8 * length + 1) - 1) // 2
+        if field == "real"
+        else math.isqrt(length)
+    )
     if n < 1 or packed_size(n, field) != length:
         raise ValueError(
             f"A packed {field} Hermitian matrix has length n(n+1)/2 (real) or "

@@ -26,8 +26,10 @@ import math
 import numpy as np
 from keras import ops
 
-from keras_pmm import _backend, _validation
-from keras_pmm._precision import complex_from_parts, is_complex
+from keras_pmm import _backend
+from keras_pmm import _validation
+from keras_pmm._precision import complex_from_parts
+from keras_pmm._precision import is_complex
 from keras_pmm.linalg.hermitian import unit_scaled
 
 
@@ -106,7 +108,9 @@ def _rotation_parameters(a_re, a_im, p, q, size):
     if a_im is None:
         radius, phase = pivot_re, None
     else:
-        pivot_im = ops.take(ops.reshape(a_im, (-1, size * size)), p * size + q, axis=1)
+        pivot_im = ops.take(
+            ops.reshape(a_im, (-1, size * size)), p * size + q, axis=1
+        )
         # Scale before squaring: converged pivots reach ~1e-20, whose squares
         # are denormal in float32 and would give a phase of modulus != 1.
         scale = ops.maximum(ops.abs(pivot_re), ops.abs(pivot_im))
@@ -126,7 +130,10 @@ def _rotation_parameters(a_re, a_im, p, q, size):
     positive = denominator > 0
     tangent = ops.where(
         positive,
-        2 * radius * sign / ops.where(positive, denominator, ops.ones_like(gap)),
+        2
+        * radius
+        * sign
+        / ops.where(positive, denominator, ops.ones_like(gap)),
         ops.zeros_like(gap),
     )
     cosine = 1 / ops.sqrt(1 + tangent * tangent)
@@ -152,8 +159,14 @@ def jacobi_eigh(h, sweeps=None):
     _validation.check_square(h.shape, "h")
     n = h.shape[-1]
     if n is None:
-        raise ValueError(f"The Jacobi solver needs a static matrix size. Received: h.shape={h.shape}")
-    sweeps = default_sweeps(n) if sweeps is None else _validation.check_positive_int(sweeps, "sweeps")
+        raise ValueError(
+            f"The Jacobi solver needs a static matrix size. Received: h.shape={h.shape}"
+        )
+    sweeps = (
+        default_sweeps(n)
+        if sweeps is None
+        else _validation.check_positive_int(sweeps, "sweeps")
+    )
     batch_shape = tuple(ops.shape(h)[:-2])
     complex_input = is_complex(h)
     h, root = unit_scaled(h)
@@ -183,13 +196,34 @@ def jacobi_eigh(h, sweeps=None):
                     row_phase = (phase[0][:, :, None], phase[1][:, :, None])
                     col_phase = (phase[0][:, None, :], -phase[1][:, None, :])
                 matrix_parts = _apply_to_axis(
-                    matrix_parts, p, q, inverse, c_rows, s_rows, row_phase, axis=1
+                    matrix_parts,
+                    p,
+                    q,
+                    inverse,
+                    c_rows,
+                    s_rows,
+                    row_phase,
+                    axis=1,
                 )
                 matrix_parts = _apply_to_axis(
-                    matrix_parts, p, q, inverse, c_cols, s_cols, col_phase, axis=2
+                    matrix_parts,
+                    p,
+                    q,
+                    inverse,
+                    c_cols,
+                    s_cols,
+                    col_phase,
+                    axis=2,
                 )
                 vector_parts = _apply_to_axis(
-                    vector_parts, p, q, inverse, c_cols, s_cols, col_phase, axis=2
+                    vector_parts,
+                    p,
+                    q,
+                    inverse,
+                    c_cols,
+                    s_cols,
+                    col_phase,
+                    axis=2,
                 )
 
     diagonal_index = np.arange(n, dtype="int32") * (size + 1)
@@ -201,8 +235,12 @@ def jacobi_eigh(h, sweeps=None):
     vector_parts = tuple(v[:, :n, :n] for v in vector_parts)
     order = ops.argsort(eigenvalues, axis=-1)
     eigenvalues = ops.take_along_axis(eigenvalues, order, axis=-1)
-    column_order = ops.broadcast_to(order[:, None, :], ops.shape(vector_parts[0]))
-    vector_parts = tuple(ops.take_along_axis(v, column_order, axis=-1) for v in vector_parts)
+    column_order = ops.broadcast_to(
+        order[:, None, :], ops.shape(vector_parts[0])
+    )
+    vector_parts = tuple(
+        ops.take_along_axis(v, column_order, axis=-1) for v in vector_parts
+    )
     if complex_input:
         eigenvectors = complex_from_parts(*vector_parts)
     else:

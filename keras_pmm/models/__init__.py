@@ -6,4 +6,10 @@ from keras_pmm.models.pmm_classifier import PMMClassifier
 from keras_pmm.models.pmm_regressor import PMMRegressor
 from keras_pmm.models.pmm_task import PMMTask
 
-__all__ = ["HybridPMMClassifier", "ImagePMMClassifier", "PMMClassifier", "PMMRegressor", "PMMTask"]
+__all__ = [
+    "HybridPMMClassifier",
+    "ImagePMMClassifier",
+    "PMMClassifier",
+    "PMMRegressor",
+    "PMMTask",
+]

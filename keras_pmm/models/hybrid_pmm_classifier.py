@@ -4,10 +4,12 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm.layers import AffineHermitian
+from keras_pmm.layers import ObservableReadout
 from keras_pmm.linalg.selection import check_selection
-from keras_pmm.layers import AffineHermitian, ObservableReadout
 from keras_pmm.models.pmm_classifier import PMMClassifier
-from keras_pmm.models.pmm_task import PMMTask, image_batch
+from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_task import image_batch
 
 
 def _check_conv_filters(conv_filters):
@@ -17,17 +19,22 @@ def _check_conv_filters(conv_filters):
             f"Received: conv_filters={conv_filters!r}"
         )
     return tuple(
-        _validation.check_positive_int(filters, "conv_filters[]") for filters in conv_filters
+        _validation.check_positive_int(filters, "conv_filters[]")
+        for filters in conv_filters
     )
 
 
 def _check_image_shape(image_shape, num_poolings):
-    shape = tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
+    shape = (
+        tuple(image_shape) if isinstance(image_shape, (tuple, list)) else None
+    )
     if shape is None or len(shape) != 2:
         raise ValueError(
             f"`image_shape` must be (height, width). Received: image_shape={image_shape!r}"
         )
-    shape = tuple(_validation.check_positive_int(d, "image_shape[]") for d in shape)
+    shape = tuple(
+        _validation.check_positive_int(d, "image_shape[]") for d in shape
+    )
     if min(shape) < 2**num_poolings:
         raise ValueError(
             f"`image_shape` must be at least 2**len(conv_filters)={2**num_poolings} on each "
@@ -137,7 +144,9 @@ class HybridPMMClassifier(PMMTask):
         super().__init__(**kwargs)
         self.num_classes = _validation.check_num_classes(num_classes)
         self.conv_filters = _check_conv_filters(conv_filters)
-        self.image_shape = _check_image_shape(image_shape, len(self.conv_filters))
+        self.image_shape = _check_image_shape(
+            image_shape, len(self.conv_filters)
+        )
         self.features = _validation.check_positive_int(features, "features")
         self.feature_activation = _check_activation(feature_activation)
         self.n = _validation.check_positive_int(n, "n")
@@ -145,10 +154,14 @@ class HybridPMMClassifier(PMMTask):
         self.decoder = decoder
         self.which = which
         self.method = method
-        self.temperature = _validation.check_positive(temperature, "temperature")
+        self.temperature = _validation.check_positive(
+            temperature, "temperature"
+        )
         self.input_scale = float(input_scale)
         if not isinstance(random_flip, bool):
-            raise ValueError(f"`random_flip` must be True or False. Received: {random_flip!r}")
+            raise ValueError(
+                f"`random_flip` must be True or False. Received: {random_flip!r}"
+            )
         self.random_flip = random_flip
         policy = self.dtype_policy
         self.flip = (
@@ -158,7 +171,11 @@ class HybridPMMClassifier(PMMTask):
         )
         self.convolutions = [
             keras.layers.Conv2D(
-                filters, 3, padding="same", activation="relu", dtype=policy,
+                filters,
+                3,
+                padding="same",
+                activation="relu",
+                dtype=policy,
                 name=f"conv_{index}",
             )
             for index, filters in enumerate(self.conv_filters)
@@ -169,27 +186,41 @@ class HybridPMMClassifier(PMMTask):
         ]
         self.flatten = keras.layers.Flatten(dtype=policy, name="flatten")
         self.projection = keras.layers.Dense(
-            self.features, activation=feature_activation, dtype=policy, name="projection"
+            self.features,
+            activation=feature_activation,
+            dtype=policy,
+            name="projection",
         )
         self.primary = AffineHermitian(n, dtype=policy, name="primary")
         self.readout = ObservableReadout(
-            self.num_classes, r, which=which, decoder=decoder, method=method, dtype=policy,
+            self.num_classes,
+            r,
+            which=which,
+            decoder=decoder,
+            method=method,
+            dtype=policy,
             name="readout",
         )
         self.build((None,) + self.image_shape)
         self.compile()
 
     def check_input_shape(self, shape):
-        _validation.check_image_batch_shape(shape, self.image_shape, type(self).__name__)
+        _validation.check_image_batch_shape(
+            shape, self.image_shape, type(self).__name__
+        )
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)
-        if self.built:  # built at construction; a later build only checks the shape
+        if (
+            self.built
+        ):  # built at construction; a later build only checks the shape
             return
         shape = (None,) + self.image_shape + (1,)
         for convolution, pooling in zip(self.convolutions, self.poolings):
             convolution.build(shape)
-            shape = pooling.compute_output_shape(convolution.compute_output_shape(shape))
+            shape = pooling.compute_output_shape(
+                convolution.compute_output_shape(shape)
+            )
         self.projection.build(self.flatten.compute_output_shape(shape))
         self.primary.build((None, self.features))
         self.readout.build((None, self.n, self.n))

@@ -4,10 +4,14 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm.layers import BlockGramEncoder
+from keras_pmm.layers import ClassHamiltonians
+from keras_pmm.layers import Deskew
+from keras_pmm.layers import ObservableReadout
 from keras_pmm.linalg.selection import check_selection
-from keras_pmm.layers import BlockGramEncoder, ClassHamiltonians, Deskew, ObservableReadout
 from keras_pmm.models.pmm_classifier import PMMClassifier
-from keras_pmm.models.pmm_task import PMMTask, image_batch
+from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_task import image_batch
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -82,7 +86,8 @@ class ImagePMMClassifier(PMMTask):
         super().__init__(**kwargs)
         self.num_classes = _validation.check_num_classes(num_classes)
         self.image_shape = tuple(
-            _validation.check_positive_int(d, "image_shape[]") for d in image_shape
+            _validation.check_positive_int(d, "image_shape[]")
+            for d in image_shape
         )
         self.block_shape = tuple(block_shape)
         self.n = _validation.check_positive_int(n, "n")
@@ -94,41 +99,63 @@ class ImagePMMClassifier(PMMTask):
         self.which = which
         self.method = method
         self.normalization = normalization
-        self.temperature = _validation.check_positive(temperature, "temperature")
+        self.temperature = _validation.check_positive(
+            temperature, "temperature"
+        )
         self.input_scale = float(input_scale)
         self.intensity_exponent = _validation.check_positive(
             intensity_exponent, "intensity_exponent"
         )
         if not isinstance(deskew, bool):
-            raise ValueError(f"`deskew` must be True or False. Received: deskew={deskew!r}")
+            raise ValueError(
+                f"`deskew` must be True or False. Received: deskew={deskew!r}"
+            )
         self.deskew = deskew
         policy = self.dtype_policy
         self.deskewer = Deskew(dtype=policy, name="deskew") if deskew else None
         self.encoder = BlockGramEncoder(
-            n, block_shape=block_shape, normalization=normalization, dtype=policy,
+            n,
+            block_shape=block_shape,
+            normalization=normalization,
+            dtype=policy,
             name="encoder",
         )
         self.hamiltonians = ClassHamiltonians(
-            self.num_classes, size=hamiltonian_size, dtype=policy, name="hamiltonians"
+            self.num_classes,
+            size=hamiltonian_size,
+            dtype=policy,
+            name="hamiltonians",
         )
         self.readout = ObservableReadout(
-            1, r, which=which, decoder=decoder, method=method, dtype=policy, name="readout"
+            1,
+            r,
+            which=which,
+            decoder=decoder,
+            method=method,
+            dtype=policy,
+            name="readout",
         )
         self.build((None,) + self.image_shape)
         self.compile()
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)
-        if self.built:  # built at construction; a later build only checks the shape
+        if (
+            self.built
+        ):  # built at construction; a later build only checks the shape
             return
         image_shape = (None,) + self.image_shape
         self.encoder.build(image_shape)
         encoding_shape = self.encoder.compute_output_shape(image_shape)
         self.hamiltonians.build(encoding_shape)
-        self.readout.build(self.hamiltonians.compute_output_shape(encoding_shape))
+        self.readout.build(
+            self.hamiltonians.compute_output_shape(encoding_shape)
+        )
 
     def check_input_shape(self, shape):
-        _validation.check_image_batch_shape(shape, self.image_shape, type(self).__name__)
+        _validation.check_image_batch_shape(
+            shape, self.image_shape, type(self).__name__
+        )
 
     def call(self, inputs):
         images = image_batch(self, inputs)

@@ -4,8 +4,9 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm.layers import AffineHermitian
+from keras_pmm.layers import ObservableReadout
 from keras_pmm.linalg.selection import check_selection
-from keras_pmm.layers import AffineHermitian, ObservableReadout
 from keras_pmm.models.pmm_task import AffinePMMTask
 
 
@@ -54,7 +55,9 @@ class PMMClassifier(AffinePMMTask):
         self.field = field
         self.which = which
         self.method = method
-        self.temperature = _validation.check_positive(temperature, "temperature")
+        self.temperature = _validation.check_positive(
+            temperature, "temperature"
+        )
         self.commutator_penalty = commutator_penalty
         self.primary = AffineHermitian(
             n,
@@ -64,8 +67,14 @@ class PMMClassifier(AffinePMMTask):
             name="primary",
         )
         self.readout = ObservableReadout(
-            self.num_classes, r, which=which, decoder=decoder, field=field, method=method,
-            dtype=self.dtype_policy, name="readout",
+            self.num_classes,
+            r,
+            which=which,
+            decoder=decoder,
+            field=field,
+            method=method,
+            dtype=self.dtype_policy,
+            name="readout",
         )
         self.compile()
 

@@ -3,8 +3,10 @@
 import keras
 
 from keras_pmm import _validation
+from keras_pmm.layers import AffineHermitian
+from keras_pmm.layers import EigenvalueReadout
+from keras_pmm.layers import ObservableReadout
 from keras_pmm.linalg.selection import check_selection
-from keras_pmm.layers import AffineHermitian, EigenvalueReadout, ObservableReadout
 from keras_pmm.models.pmm_task import AffinePMMTask
 
 READOUTS = ("observable", "eigenvalue")
@@ -58,10 +60,14 @@ class PMMRegressor(AffinePMMTask):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_outputs = _validation.check_positive_int(num_outputs, "num_outputs")
+        self.num_outputs = _validation.check_positive_int(
+            num_outputs, "num_outputs"
+        )
         self.n = _validation.check_positive_int(n, "n")
         self.r = check_selection(r, n, which)
-        self.readout_kind = _validation.check_choice(readout, "readout", READOUTS)
+        self.readout_kind = _validation.check_choice(
+            readout, "readout", READOUTS
+        )
         self.decoder = decoder
         self.field = field
         self.which = which
@@ -76,13 +82,23 @@ class PMMRegressor(AffinePMMTask):
         )
         if readout == "observable":
             self.readout = ObservableReadout(
-                self.num_outputs, r, which=which, decoder=decoder, field=field, method=method,
-                dtype=self.dtype_policy, name="readout",
+                self.num_outputs,
+                r,
+                which=which,
+                decoder=decoder,
+                field=field,
+                method=method,
+                dtype=self.dtype_policy,
+                name="readout",
             )
         else:
             self.readout = EigenvalueReadout(
-                r, which=which, units=self.num_outputs, method=method,
-                dtype=self.dtype_policy, name="readout",
+                r,
+                which=which,
+                units=self.num_outputs,
+                method=method,
+                dtype=self.dtype_policy,
+                name="readout",
             )
         self.compile()
 

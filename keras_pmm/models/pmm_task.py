@@ -46,12 +46,16 @@ class PMMTask(keras.Model):
             **kwargs: other `keras.Model.compile` arguments.
         """
         if optimizer == "auto":
-            optimizer = keras.optimizers.Adam(learning_rate=self.default_learning_rate)
+            optimizer = keras.optimizers.Adam(
+                learning_rate=self.default_learning_rate
+            )
         if loss == "auto":
             loss = self.default_loss()
         if metrics == "auto":
             metrics = self.default_metrics()
-        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        super().compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
+        )
 
     def compile_from_config(self, config):
         """Restores the saved compile settings (and optimizer slots) on load.
@@ -110,8 +114,14 @@ class AffinePMMTask(PMMTask):
     def check_input_shape(self, shape):
         if shape is None:
             return
-        expected = self.primary.kernel_matrices.shape[0] if self.primary.built else None
-        if len(shape) != 2 or (None not in (expected, shape[-1]) and shape[-1] != expected):
+        expected = (
+            self.primary.kernel_matrices.shape[0]
+            if self.primary.built
+            else None
+        )
+        if len(shape) != 2 or (
+            None not in (expected, shape[-1]) and shape[-1] != expected
+        ):
             features = "p" if expected is None else expected
             raise ValueError(
                 f"{type(self).__name__} expects features shaped (batch, {features}). "
@@ -127,5 +137,7 @@ def image_batch(model, inputs):
     reshapes, so (batch, H, W) and (batch, H, W, 1) give the same result.
     """
     model.check_inputs(inputs)
-    images = ops.reshape(ops.cast(inputs, model.compute_dtype), (-1,) + model.image_shape)
+    images = ops.reshape(
+        ops.cast(inputs, model.compute_dtype), (-1,) + model.image_shape
+    )
     return images * ops.cast(model.input_scale, model.compute_dtype)

@@ -6,9 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from keras_pmm.datasets import _sources, emnist, load_emnist
-from keras_pmm.datasets.emnist import SPLITS, emnist_files
-from tests.datasets.idx_writer import idx_bytes, write_idx
+from keras_pmm.datasets import _sources
+from keras_pmm.datasets import emnist
+from keras_pmm.datasets import load_emnist
+from keras_pmm.datasets.emnist import SPLITS
+from keras_pmm.datasets.emnist import emnist_files
+from tests.datasets.idx_writer import idx_bytes
+from tests.datasets.idx_writer import write_idx
 
 
 def _upright_images(count, seed=0):
@@ -19,14 +23,33 @@ def _upright_images(count, seed=0):
     return images
 
 
-def _write_split(folder, split, train_labels, test_labels, train_images=None, test_images=None):
+def _write_split(
+    folder,
+    split,
+    train_labels,
+    test_labels,
+    train_images=None,
+    test_images=None,
+):
     """Writes a split as EMNIST stores it: images transposed, labels offset (letters 1..26)."""
     folder.mkdir(parents=True, exist_ok=True)
     offset = SPLITS[split].label_offset
-    train_images = _upright_images(len(train_labels)) if train_images is None else train_images
-    test_images = _upright_images(len(test_labels), 1) if test_images is None else test_images
-    arrays = (train_images.transpose(0, 2, 1), np.asarray(train_labels, "uint8") + offset,
-              test_images.transpose(0, 2, 1), np.asarray(test_labels, "uint8") + offset)
+    train_images = (
+        _upright_images(len(train_labels))
+        if train_images is None
+        else train_images
+    )
+    test_images = (
+        _upright_images(len(test_labels), 1)
+        if test_images is None
+        else test_images
+    )
+    arrays = (
+        train_images.transpose(0, 2, 1),
+        np.asarray(train_labels, "uint8") + offset,
+        test_images.transpose(0, 2, 1),
+        np.asarray(test_labels, "uint8") + offset,
+    )
     for file, array in zip(emnist_files(split), arrays):
         write_idx(folder / file, np.ascontiguousarray(array))
     return train_images, test_images
@@ -42,28 +65,51 @@ def no_network(monkeypatch):
 
 
 def test_split_facts_match_the_publication():
-    expected = {"balanced": (47, 112_800, 18_800), "byclass": (62, 697_932, 116_323),
-                "bymerge": (47, 697_932, 116_323), "letters": (26, 124_800, 20_800),
-                "digits": (10, 240_000, 40_000), "mnist": (10, 60_000, 10_000)}
-    assert {name: (s.num_classes, s.train_size, s.test_size) for name, s in SPLITS.items()} == expected
-    assert "".join(SPLITS["balanced"].class_names) == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt"
-    assert SPLITS["letters"].class_names[0] == "Aa" and SPLITS["letters"].label_offset == 1
-    assert all(len(set(s.class_names)) == s.num_classes for s in SPLITS.values())
+    expected = {
+        "balanced": (47, 112_800, 18_800),
+        "byclass": (62, 697_932, 116_323),
+        "bymerge": (47, 697_932, 116_323),
+        "letters": (26, 124_800, 20_800),
+        "digits": (10, 240_000, 40_000),
+        "mnist": (10, 60_000, 10_000),
+    }
+    assert {
+        name: (s.num_classes, s.train_size, s.test_size)
+        for name, s in SPLITS.items()
+    } == expected
+    assert (
+        "".join(SPLITS["balanced"].class_names)
+        == "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabdefghnqrt"
+    )
+    assert (
+        SPLITS["letters"].class_names[0] == "Aa"
+        and SPLITS["letters"].label_offset == 1
+    )
+    assert all(
+        len(set(s.class_names)) == s.num_classes for s in SPLITS.values()
+    )
 
 
 @pytest.mark.parametrize("split", sorted(SPLITS))
 @pytest.mark.parametrize("subfolder", ["", "emnist", "emnist/gzip"])
-def test_every_split_comes_back_upright_with_zero_based_labels(tmp_path, no_network, split,
-                                                               subfolder):
+def test_every_split_comes_back_upright_with_zero_based_labels(
+    tmp_path, no_network, split, subfolder
+):
     num_classes = SPLITS[split].num_classes
     train_labels = np.arange(6) % num_classes
     test_labels = np.array([num_classes - 1, 0, 1])
-    train_images, test_images = _write_split(tmp_path / subfolder, split, train_labels, test_labels)
-    (x_train, y_train), (x_test, y_test) = load_emnist(split, tmp_path, verify=False)
+    train_images, test_images = _write_split(
+        tmp_path / subfolder, split, train_labels, test_labels
+    )
+    (x_train, y_train), (x_test, y_test) = load_emnist(
+        split, tmp_path, verify=False
+    )
     np.testing.assert_array_equal(x_train, train_images)
     np.testing.assert_array_equal(x_test, test_images)
     assert x_train.flags.c_contiguous and x_train.dtype == np.uint8
-    assert x_train[:, :3, :10].min() == 255  # the mark is top-left again, not left-top
+    assert (
+        x_train[:, :3, :10].min() == 255
+    )  # the mark is top-left again, not left-top
     np.testing.assert_array_equal(y_train, train_labels)
     np.testing.assert_array_equal(y_test, test_labels)
 
@@ -85,15 +131,22 @@ def test_environment_variable_is_honoured(tmp_path, no_network, monkeypatch):
 
 def test_published_sizes_are_checked_by_default(tmp_path, no_network):
     _write_split(tmp_path, "mnist", [1, 2], [3])
-    with pytest.raises(ValueError, match=r"shape \(2, 28, 28\), expected \(60000, 28, 28\)"):
+    with pytest.raises(
+        ValueError, match=r"shape \(2, 28, 28\), expected \(60000, 28, 28\)"
+    ):
         load_emnist("mnist", tmp_path)
 
 
-def test_published_checksum_is_checked_for_balanced(tmp_path, monkeypatch, no_network):
+def test_published_checksum_is_checked_for_balanced(
+    tmp_path, monkeypatch, no_network
+):
     _write_split(tmp_path, "balanced", [1, 2], [3])
     facts = SPLITS["balanced"]
-    monkeypatch.setitem(SPLITS, "balanced", emnist.EMNISTSplit(
-        facts.class_names, 2, 1, sha256=facts.sha256))
+    monkeypatch.setitem(
+        SPLITS,
+        "balanced",
+        emnist.EMNISTSplit(facts.class_names, 2, 1, sha256=facts.sha256),
+    )
     with pytest.raises(ValueError, match="Checksum mismatch") as info:
         load_emnist("balanced", tmp_path)
     assert facts.sha256[0] in str(info.value)
@@ -102,7 +155,9 @@ def test_published_checksum_is_checked_for_balanced(tmp_path, monkeypatch, no_ne
 
 def test_labels_outside_the_classes_are_rejected(tmp_path, no_network):
     _write_split(tmp_path, "digits", [1, 12], [3])
-    with pytest.raises(ValueError, match="train labels .* run from 1 to 12; expected 0..9"):
+    with pytest.raises(
+        ValueError, match="train labels .* run from 1 to 12; expected 0..9"
+    ):
         load_emnist("digits", tmp_path, verify=False)
 
 
@@ -143,13 +198,18 @@ def test_missing_files_say_where_it_looked(tmp_path, no_network):
     with pytest.raises(FileNotFoundError) as info:
         load_emnist("byclass", tmp_path, verify=False)
     message = str(info.value)
-    assert str(tmp_path / "emnist") in message and str(tmp_path / "emnist" / "gzip") in message
+    assert (
+        str(tmp_path / "emnist") in message
+        and str(tmp_path / "emnist" / "gzip") in message
+    )
     assert "emnist-byclass-test-labels-idx1-ubyte.gz" in message
     assert "data_dir=" in message and _sources.DATA_DIR_VARIABLE in message
 
 
 def test_unknown_split_lists_the_six(tmp_path):
-    with pytest.raises(ValueError, match="balanced.*byclass.*bymerge.*digits.*letters.*mnist"):
+    with pytest.raises(
+        ValueError, match="balanced.*byclass.*bymerge.*digits.*letters.*mnist"
+    ):
         load_emnist("byletter", tmp_path)
 
 
@@ -161,13 +221,19 @@ def test_offline_fails_at_once_without_calling_the_downloader(monkeypatch):
         raise OSError("[Errno -2] Name or service not known")
 
     monkeypatch.setattr(_sources.socket, "create_connection", unreachable)
-    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: fetches.append(a))
-    with pytest.raises(RuntimeError, match="Could not download EMNIST .*Offline\\?"):
+    monkeypatch.setattr(
+        keras.utils, "get_file", lambda *a, **k: fetches.append(a)
+    )
+    with pytest.raises(
+        RuntimeError, match="Could not download EMNIST .*Offline\\?"
+    ):
         load_emnist("letters")
     assert fetches == []
 
 
-def test_download_path_unpacks_the_split_from_the_release_zip(tmp_path, monkeypatch):
+def test_download_path_unpacks_the_split_from_the_release_zip(
+    tmp_path, monkeypatch
+):
     """The NIST zip layout (gzip/<file>), fetched through a stand-in for get_file."""
     monkeypatch.delenv(_sources.DATA_DIR_VARIABLE, raising=False)
     staging = tmp_path / "staging"
@@ -186,11 +252,20 @@ def test_download_path_unpacks_the_split_from_the_release_zip(tmp_path, monkeypa
 
     monkeypatch.setattr(_sources, "check_online", lambda url, name: None)
     monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
-    monkeypatch.setitem(SPLITS, "letters", emnist.EMNISTSplit(
-        SPLITS["letters"].class_names, 2, 1, label_offset=1))
+    monkeypatch.setitem(
+        SPLITS,
+        "letters",
+        emnist.EMNISTSplit(SPLITS["letters"].class_names, 2, 1, label_offset=1),
+    )
     (x_train, y_train), (_, y_test) = load_emnist("letters")
-    assert requests == [("emnist-gzip.zip", emnist.RELEASE_URL, emnist.RELEASE_SHA256,
-                         "datasets/emnist")]
+    assert requests == [
+        (
+            "emnist-gzip.zip",
+            emnist.RELEASE_URL,
+            emnist.RELEASE_SHA256,
+            "datasets/emnist",
+        )
+    ]
     np.testing.assert_array_equal(x_train, train_images)
     assert y_train.tolist() == [4, 5] and y_test.tolist() == [6]
     assert (cache / emnist_files("letters")[0]).is_file()

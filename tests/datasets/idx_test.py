@@ -7,11 +7,14 @@ import pytest
 
 from keras_pmm.datasets import read_idx
 from keras_pmm.datasets.idx import sha256_of
-from tests.datasets.idx_writer import idx_bytes, write_idx
+from tests.datasets.idx_writer import idx_bytes
+from tests.datasets.idx_writer import write_idx
 
 
 def _images(n=3):
-    return np.random.default_rng(0).integers(0, 256, size=(n, 28, 28), dtype="uint8")
+    return np.random.default_rng(0).integers(
+        0, 256, size=(n, 28, 28), dtype="uint8"
+    )
 
 
 @pytest.mark.parametrize("suffix", ["", ".gz"])
@@ -56,7 +59,9 @@ def test_big_endian_types_round_trip_to_native_order(tmp_path, dtype, values):
     np.testing.assert_array_equal(result, array)
 
 
-@pytest.mark.parametrize("magic", [b"\x01\x00\x08\x01", b"\x00\x00\x07\x01", b"PK\x03\x04"])
+@pytest.mark.parametrize(
+    "magic", [b"\x01\x00\x08\x01", b"\x00\x00\x07\x01", b"PK\x03\x04"]
+)
 def test_bad_magic_number_names_the_file(tmp_path, magic):
     path = write_idx(tmp_path / "not-idx.bin", magic + bytes(8))
     with pytest.raises(ValueError, match="not an IDX file") as info:
@@ -85,7 +90,9 @@ def test_truncated_payload_says_what_the_header_promised(tmp_path, suffix):
 
 
 def test_oversized_payload_is_rejected(tmp_path):
-    path = write_idx(tmp_path / "labels", idx_bytes(np.arange(4, dtype="uint8")) + b"\x00")
+    path = write_idx(
+        tmp_path / "labels", idx_bytes(np.arange(4, dtype="uint8")) + b"\x00"
+    )
     with pytest.raises(ValueError, match="holds 5 bytes"):
         read_idx(path)
 
@@ -135,7 +142,9 @@ def test_shape_is_checked_before_the_payload(tmp_path):
 def test_matching_sha256_is_accepted(tmp_path):
     labels = np.arange(10, dtype="uint8")
     path = write_idx(tmp_path / "labels", labels)
-    np.testing.assert_array_equal(read_idx(path, sha256=sha256_of(path)), labels)
+    np.testing.assert_array_equal(
+        read_idx(path, sha256=sha256_of(path)), labels
+    )
 
 
 def test_sha256_mismatch_says_expected_and_got(tmp_path):
@@ -152,7 +161,10 @@ def test_sha256_mismatch_says_expected_and_got(tmp_path):
 
 def test_sha256_of_matches_hashlib(tmp_path):
     path = write_idx(tmp_path / "blob", b"abc")
-    assert sha256_of(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert (
+        sha256_of(path)
+        == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
 
 
 def test_missing_file_raises_file_not_found(tmp_path):

@@ -4,8 +4,14 @@ import gzip
 
 import numpy as np
 
-_TYPE_CODES = {"uint8": 0x08, "int8": 0x09, "int16": 0x0B, "int32": 0x0C, "float32": 0x0D,
-               "float64": 0x0E}
+_TYPE_CODES = {
+    "uint8": 0x08,
+    "int8": 0x09,
+    "int16": 0x0B,
+    "int32": 0x0C,
+    "float32": 0x0D,
+    "float64": 0x0E,
+}
 
 
 def idx_bytes(array):
@@ -18,7 +24,11 @@ def idx_bytes(array):
 
 def write_idx(path, array_or_bytes):
     """Writes an array (or raw bytes) to `path`, gzipped when the name ends in `.gz`."""
-    data = array_or_bytes if isinstance(array_or_bytes, bytes) else idx_bytes(array_or_bytes)
+    data = (
+        array_or_bytes
+        if isinstance(array_or_bytes, bytes)
+        else idx_bytes(array_or_bytes)
+    )
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "wb") as handle:
         handle.write(data)

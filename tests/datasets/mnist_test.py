@@ -7,33 +7,51 @@ import numpy as np
 import pytest
 
 from keras_pmm import datasets
+from keras_pmm.datasets import DATA_DIR_VARIABLE
 from keras_pmm.datasets import _sources
-from keras_pmm.datasets import DATA_DIR_VARIABLE, load_fashion_mnist, load_mnist
+from keras_pmm.datasets import load_fashion_mnist
+from keras_pmm.datasets import load_mnist
 from tests.datasets.idx_writer import write_idx
 
-FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 # name, loader, keras download module, subfolder, published facts of the real release:
 # first five train / test labels and the class counts of each split.
 DATASETS = [
     pytest.param(
-        load_mnist, keras.datasets.mnist, "mnist",
-        [5, 0, 4, 1, 9], [7, 2, 1, 0, 4],
+        load_mnist,
+        keras.datasets.mnist,
+        "mnist",
+        [5, 0, 4, 1, 9],
+        [7, 2, 1, 0, 4],
         [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
         [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
         id="mnist",
     ),
     pytest.param(
-        load_fashion_mnist, keras.datasets.fashion_mnist, "fashion-mnist",
-        [9, 0, 0, 3, 0], [9, 2, 1, 1, 6], [6000] * 10, [1000] * 10,
+        load_fashion_mnist,
+        keras.datasets.fashion_mnist,
+        "fashion-mnist",
+        [9, 0, 0, 3, 0],
+        [9, 2, 1, 1, 6],
+        [6000] * 10,
+        [1000] * 10,
         id="fashion-mnist",
     ),
 ]
 LOADERS = [
     pytest.param(load_mnist, keras.datasets.mnist, "mnist", id="mnist"),
-    pytest.param(load_fashion_mnist, keras.datasets.fashion_mnist, "fashion-mnist",
-                 id="fashion-mnist"),
+    pytest.param(
+        load_fashion_mnist,
+        keras.datasets.fashion_mnist,
+        "fashion-mnist",
+        id="fashion-mnist",
+    ),
 ]
 
 
@@ -55,7 +73,9 @@ def _fake_folder(folder, n_train=4, n_test=2):
     """Small, valid IDX files under the canonical names (their sha256 is not the published one)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    for file, n, images in zip(FILES, (n_train, n_train, n_test, n_test), (True, False) * 2):
+    for file, n, images in zip(
+        FILES, (n_train, n_train, n_test, n_test), (True, False) * 2
+    ):
         shape = (n, 28, 28) if images else (n,)
         write_idx(folder / file, rng.integers(0, 10, size=shape, dtype="uint8"))
     return folder
@@ -69,13 +89,26 @@ def _assert_split_shapes(result):
     return (x_train, y_train), (x_test, y_test)
 
 
-@pytest.mark.parametrize("load, module, name, train_head, test_head, train_counts, test_counts",
-                         DATASETS)
-def test_real_data_shapes_labels_and_classes(data_dir, no_download, load, module, name,
-                                             train_head, test_head, train_counts, test_counts):
+@pytest.mark.parametrize(
+    "load, module, name, train_head, test_head, train_counts, test_counts",
+    DATASETS,
+)
+def test_real_data_shapes_labels_and_classes(
+    data_dir,
+    no_download,
+    load,
+    module,
+    name,
+    train_head,
+    test_head,
+    train_counts,
+    test_counts,
+):
     (x_train, y_train), (x_test, y_test) = _assert_split_shapes(load(data_dir))
-    for labels, head, counts in ((y_train, train_head, train_counts),
-                                 (y_test, test_head, test_counts)):
+    for labels, head, counts in (
+        (y_train, train_head, train_counts),
+        (y_test, test_head, test_counts),
+    ):
         assert np.issubdtype(labels.dtype, np.integer)
         assert labels.min() == 0 and labels.max() == 9
         np.testing.assert_array_equal(np.unique(labels), np.arange(10))
@@ -87,7 +120,9 @@ def test_real_data_shapes_labels_and_classes(data_dir, no_download, load, module
 
 
 def test_folder_holding_the_files_directly(data_dir, no_download):
-    (_, y_train), (x_test, _) = _assert_split_shapes(load_mnist(os.path.join(data_dir, "mnist")))
+    (_, y_train), (x_test, _) = _assert_split_shapes(
+        load_mnist(os.path.join(data_dir, "mnist"))
+    )
     np.testing.assert_array_equal(y_train[:5], [5, 0, 4, 1, 9])
     assert x_test.dtype == np.uint8
     assert no_download == []
@@ -100,8 +135,9 @@ def test_environment_variable_is_honoured(data_dir, no_download, monkeypatch):
     assert no_download == []
 
 
-def test_data_dir_argument_wins_over_environment_variable(data_dir, no_download, monkeypatch,
-                                                          tmp_path):
+def test_data_dir_argument_wins_over_environment_variable(
+    data_dir, no_download, monkeypatch, tmp_path
+):
     monkeypatch.setenv(DATA_DIR_VARIABLE, str(tmp_path / "nowhere"))
     (_, y_train), _ = _assert_split_shapes(load_mnist(data_dir))
     np.testing.assert_array_equal(y_train[:5], [5, 0, 4, 1, 9])
@@ -116,8 +152,11 @@ def test_data_set_in_the_wrong_folder_fails_its_checksum(data_dir, no_download):
 @pytest.mark.parametrize("load, module, name", LOADERS)
 @pytest.mark.parametrize("layout", ["subfolder", "flat"])
 def test_generated_files_under_canonical_names_fail_the_published_checksum(
-        tmp_path, no_download, load, module, name, layout):
-    folder = _fake_folder(tmp_path / name if layout == "subfolder" else tmp_path)
+    tmp_path, no_download, load, module, name, layout
+):
+    folder = _fake_folder(
+        tmp_path / name if layout == "subfolder" else tmp_path
+    )
     with pytest.raises(ValueError, match="Checksum mismatch") as info:
         load(tmp_path)
     message = str(info.value)
@@ -136,8 +175,9 @@ def test_subfolder_is_preferred_over_files_at_the_top(tmp_path, no_download):
 
 @pytest.mark.parametrize("load, module, name", LOADERS)
 @pytest.mark.parametrize("via", ["argument", "environment"])
-def test_missing_folder_names_where_it_looked(tmp_path, no_download, monkeypatch, load, module,
-                                              name, via):
+def test_missing_folder_names_where_it_looked(
+    tmp_path, no_download, monkeypatch, load, module, name, via
+):
     missing = tmp_path / "no-such-folder"
     if via == "environment":
         monkeypatch.setenv(DATA_DIR_VARIABLE, str(missing))
@@ -147,6 +187,7 @@ def test_missing_folder_names_where_it_looked(tmp_path, no_download, monkeypatch
 
         def call():
             return load(str(missing))
+
     with pytest.raises(FileNotFoundError) as info:
         call()
     message = str(info.value)
@@ -157,7 +198,9 @@ def test_missing_folder_names_where_it_looked(tmp_path, no_download, monkeypatch
     assert no_download == []
 
 
-def test_folder_with_some_files_missing_names_where_it_looked(tmp_path, no_download):
+def test_folder_with_some_files_missing_names_where_it_looked(
+    tmp_path, no_download
+):
     folder = _fake_folder(tmp_path / "mnist")
     (folder / FILES[3]).unlink()
     with pytest.raises(FileNotFoundError) as info:
@@ -175,14 +218,17 @@ def test_folder_of_another_data_set_is_not_used(tmp_path, no_download):
 
 @pytest.mark.parametrize("load, module, name", LOADERS)
 @pytest.mark.parametrize("environment", [None, ""])
-def test_without_data_dir_or_variable_the_download_is_used(monkeypatch, load, module, name,
-                                                           environment):
+def test_without_data_dir_or_variable_the_download_is_used(
+    monkeypatch, load, module, name, environment
+):
     if environment is None:
         monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
     else:
         monkeypatch.setenv(DATA_DIR_VARIABLE, environment)
-    expected = ((np.zeros((2, 28, 28), "uint8"), np.array([3, 4], "uint8")),
-                (np.ones((1, 28, 28), "uint8"), np.array([5], "uint8")))
+    expected = (
+        (np.zeros((2, 28, 28), "uint8"), np.array([3, 4], "uint8")),
+        (np.ones((1, 28, 28), "uint8"), np.array([5], "uint8")),
+    )
     calls = []
 
     def fake_download():
@@ -196,7 +242,9 @@ def test_without_data_dir_or_variable_the_download_is_used(monkeypatch, load, mo
 
 
 @pytest.mark.parametrize("load, module, name", LOADERS)
-def test_offline_download_says_how_to_point_at_a_folder(monkeypatch, load, module, name):
+def test_offline_download_says_how_to_point_at_a_folder(
+    monkeypatch, load, module, name
+):
     monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
     cause = OSError("[Errno -3] Temporary failure in name resolution")
 
@@ -216,7 +264,9 @@ def test_offline_download_says_how_to_point_at_a_folder(monkeypatch, load, modul
 
 
 @pytest.mark.parametrize("load, module, name", LOADERS)
-def test_unreachable_host_fails_before_the_download_starts(monkeypatch, load, module, name):
+def test_unreachable_host_fails_before_the_download_starts(
+    monkeypatch, load, module, name
+):
     monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
     probes, downloads = [], []
 
@@ -229,7 +279,9 @@ def test_unreachable_host_fails_before_the_download_starts(monkeypatch, load, mo
     with pytest.raises(RuntimeError, match="Offline\\?") as info:
         load()
     assert "Name or service not known" in str(info.value)
-    assert probes == [(("storage.googleapis.com", 443), _sources.CONNECT_TIMEOUT)]
+    assert probes == [
+        (("storage.googleapis.com", 443), _sources.CONNECT_TIMEOUT)
+    ]
     assert _sources.CONNECT_TIMEOUT <= 5
     assert downloads == []
 
@@ -237,6 +289,18 @@ def test_unreachable_host_fails_before_the_download_starts(monkeypatch, load, mo
 def test_public_names():
     assert DATA_DIR_VARIABLE == "KERAS_PMM_DATA_DIR"
     assert set(datasets.__all__) == {
-        "DATA_DIR_VARIABLE", "EMNIST_SPLITS", "FASHION_MNIST_CLASS_NAMES", "MNIST_CLASS_NAMES",
-        "load_emnist", "load_fashion_mnist", "load_mnist", "read_idx", "to_tf_dataset"}
-    assert len(datasets.MNIST_CLASS_NAMES) == len(datasets.FASHION_MNIST_CLASS_NAMES) == 10
+        "DATA_DIR_VARIABLE",
+        "EMNIST_SPLITS",
+        "FASHION_MNIST_CLASS_NAMES",
+        "MNIST_CLASS_NAMES",
+        "load_emnist",
+        "load_fashion_mnist",
+        "load_mnist",
+        "read_idx",
+        "to_tf_dataset",
+    }
+    assert (
+        len(datasets.MNIST_CLASS_NAMES)
+        == len(datasets.FASHION_MNIST_CLASS_NAMES)
+        == 10
+    )

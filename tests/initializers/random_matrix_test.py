@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from keras_pmm import initializers
-from keras_pmm.linalg import hermitian_from_packed, packed_size
+from keras_pmm.linalg import hermitian_from_packed
+from keras_pmm.linalg import packed_size
 from tests.test_case import to_numpy
 
 
@@ -14,23 +15,41 @@ from tests.test_case import to_numpy
 def test_spectrum_fills_the_semicircle_of_radius_two_scale(name, field, scale):
     n = 200
     initializer = getattr(initializers, name)(scale=scale, seed=3)
-    matrices = to_numpy(hermitian_from_packed(initializer((4, packed_size(n, field))), field))
-    np.testing.assert_allclose(matrices, np.conj(np.swapaxes(matrices, -1, -2)), atol=0)
-    eigenvalues = np.linalg.eigvalsh(matrices.astype("complex128" if field == "complex" else "float64"))
+    matrices = to_numpy(
+        hermitian_from_packed(initializer((4, packed_size(n, field))), field)
+    )
+    np.testing.assert_allclose(
+        matrices, np.conj(np.swapaxes(matrices, -1, -2)), atol=0
+    )
+    eigenvalues = np.linalg.eigvalsh(
+        matrices.astype("complex128" if field == "complex" else "float64")
+    )
     radius = np.abs(eigenvalues).max(axis=-1)
     np.testing.assert_allclose(radius, 2 * scale, rtol=0.1)
     # Wigner semicircle: second moment of the spectrum is scale^2.
     np.testing.assert_allclose(np.mean(eigenvalues**2), scale**2, rtol=0.05)
-    off_diagonal = matrices[:, np.triu_indices(n, 1)[0], np.triu_indices(n, 1)[1]]
-    np.testing.assert_allclose(np.mean(np.abs(off_diagonal) ** 2), scale**2 / n, rtol=0.05)
+    off_diagonal = matrices[
+        :, np.triu_indices(n, 1)[0], np.triu_indices(n, 1)[1]
+    ]
+    np.testing.assert_allclose(
+        np.mean(np.abs(off_diagonal) ** 2), scale**2 / n, rtol=0.05
+    )
 
 
 def test_seeded_initializers_repeat_and_round_trip_their_config():
     first = initializers.GOE(scale=0.7, seed=5)
-    rebuilt = keras.initializers.deserialize(keras.initializers.serialize(first))
+    rebuilt = keras.initializers.deserialize(
+        keras.initializers.serialize(first)
+    )
     assert isinstance(rebuilt, initializers.GOE)
-    assert rebuilt.get_config() == {"scale": 0.7, "seed": 5, "fan_in_axis": None}
-    np.testing.assert_array_equal(to_numpy(first((10,))), to_numpy(rebuilt((10,))))
+    assert rebuilt.get_config() == {
+        "scale": 0.7,
+        "seed": 5,
+        "fan_in_axis": None,
+    }
+    np.testing.assert_array_equal(
+        to_numpy(first((10,))), to_numpy(rebuilt((10,)))
+    )
 
 
 @pytest.mark.parametrize("name, field", [("GOE", "real"), ("GUE", "complex")])
@@ -42,7 +61,12 @@ def test_fan_in_axis_divides_the_scale_when_the_weight_is_made(name, field):
         summed = to_numpy(hermitian_from_packed(packed.sum(axis=0), field))
         radius = np.abs(np.linalg.eigvalsh(summed.astype("complex128"))).max()
         np.testing.assert_allclose(radius, 2.0, rtol=0.2)
-    assert keras.initializers.deserialize(keras.initializers.serialize(initializer)).fan_in_axis == 0
+    assert (
+        keras.initializers.deserialize(
+            keras.initializers.serialize(initializer)
+        ).fan_in_axis
+        == 0
+    )
     with pytest.raises(ValueError, match="fan_in_axis=1.5"):
         initializers.GOE(fan_in_axis=1.5)
 
@@ -51,10 +75,20 @@ def test_fan_in_normal_scales_by_the_named_axis_and_round_trips():
     initializer = initializers.FanInNormal(scale=2.0, fan_in_axis=-1, seed=4)
     values = to_numpy(initializer((3, 50, 400)))
     np.testing.assert_allclose(values.std(), 2.0 / np.sqrt(400), rtol=0.02)
-    np.testing.assert_allclose(to_numpy(initializers.FanInNormal(fan_in_axis=0, seed=4)((100, 500))).std(), 0.1, rtol=0.02)
-    rebuilt = keras.initializers.deserialize(keras.initializers.serialize(initializer))
+    np.testing.assert_allclose(
+        to_numpy(
+            initializers.FanInNormal(fan_in_axis=0, seed=4)((100, 500))
+        ).std(),
+        0.1,
+        rtol=0.02,
+    )
+    rebuilt = keras.initializers.deserialize(
+        keras.initializers.serialize(initializer)
+    )
     assert rebuilt.get_config() == {"scale": 2.0, "fan_in_axis": -1, "seed": 4}
-    np.testing.assert_array_equal(to_numpy(initializer((2, 3))), to_numpy(rebuilt((2, 3))))
+    np.testing.assert_array_equal(
+        to_numpy(initializer((2, 3))), to_numpy(rebuilt((2, 3)))
+    )
     with pytest.raises(ValueError, match="`scale` must be positive"):
         initializers.FanInNormal(scale=0.0)
     with pytest.raises(ValueError, match="fan_in_axis=None"):
@@ -63,5 +97,7 @@ def test_fan_in_normal_scales_by_the_named_axis_and_round_trips():
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan")])
 def test_non_positive_scale_is_rejected(bad):
-    with pytest.raises(ValueError, match=r"`scale` must be positive. Received: scale="):
+    with pytest.raises(
+        ValueError, match=r"`scale` must be positive. Received: scale="
+    ):
         initializers.GUE(scale=bad)

@@ -5,7 +5,10 @@ import pytest
 from keras import ops
 
 from keras_pmm import linalg
-from tests.test_case import gradient, random_hermitian, to_numpy, with_spectrum
+from tests.test_case import gradient
+from tests.test_case import random_hermitian
+from tests.test_case import to_numpy
+from tests.test_case import with_spectrum
 
 METHODS = ["lapack", "jacobi"]
 FIELDS = ["real", "complex"]
@@ -15,11 +18,15 @@ def _check_decomposition(h, values, vectors, atol):
     h = h.astype("complex128" if np.iscomplexobj(h) else "float64")
     scale = max(np.abs(np.linalg.eigvalsh(h)).max(), 1e-30)
     np.testing.assert_allclose(values, np.linalg.eigvalsh(h), atol=atol * scale)
-    assert np.all(np.diff(values, axis=-1) >= -atol * scale), "eigenvalues must ascend"
+    assert np.all(np.diff(values, axis=-1) >= -atol * scale), (
+        "eigenvalues must ascend"
+    )
     residual = h @ vectors - vectors * values[..., None, :]
     assert np.abs(residual).max() <= 10 * atol * scale
     gram = np.conj(np.swapaxes(vectors, -1, -2)) @ vectors
-    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(h.shape[-1]), gram.shape), atol=10 * atol)
+    np.testing.assert_allclose(
+        gram, np.broadcast_to(np.eye(h.shape[-1]), gram.shape), atol=10 * atol
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -35,12 +42,18 @@ def test_eigh_matches_numpy(method, field, n):
 
 
 @pytest.mark.parametrize("field", FIELDS)
-@pytest.mark.parametrize("n", [4, 5, 8, 13, 16, 32])  # odd n takes the padded path
+@pytest.mark.parametrize(
+    "n", [4, 5, 8, 13, 16, 32]
+)  # odd n takes the padded path
 def test_jacobi_within_1e_5_of_lapack(field, n):
     """DESIGN target: |l_jacobi - l_lapack| <= 1e-5 ||H||_2 in float32, n <= 32."""
     random = random_hermitian((32, n, n), field, seed=100 + n)
-    spectrum = np.concatenate([np.repeat(np.arange(1.0, n // 4 + 1), 3), np.linspace(-2, 3, n)])[:n]
-    degenerate = with_spectrum(spectrum, seed=n, field=field).astype(random.dtype)
+    spectrum = np.concatenate(
+        [np.repeat(np.arange(1.0, n // 4 + 1), 3), np.linspace(-2, 3, n)]
+    )[:n]
+    degenerate = with_spectrum(spectrum, seed=n, field=field).astype(
+        random.dtype
+    )
     for h in (random, degenerate[None]):
         jacobi = to_numpy(linalg.eigh(h, method="jacobi")[0])
         lapack = to_numpy(linalg.eigh(h, method="lapack")[0])
@@ -50,13 +63,24 @@ def test_jacobi_within_1e_5_of_lapack(field, n):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_eigh_handles_zero_identity_and_float64(method):
-    for h in (np.zeros((2, 5, 5), "float32"), np.broadcast_to(np.eye(5, dtype="float32"), (2, 5, 5))):
+    for h in (
+        np.zeros((2, 5, 5), "float32"),
+        np.broadcast_to(np.eye(5, dtype="float32"), (2, 5, 5)),
+    ):
         values, vectors = linalg.eigh(h, method=method)
-        np.testing.assert_allclose(to_numpy(values), np.diagonal(h, axis1=1, axis2=2), atol=1e-6)
+        np.testing.assert_allclose(
+            to_numpy(values), np.diagonal(h, axis1=1, axis2=2), atol=1e-6
+        )
         gram = np.swapaxes(to_numpy(vectors), 1, 2) @ to_numpy(vectors)
-        np.testing.assert_allclose(gram, np.broadcast_to(np.eye(5), gram.shape), atol=1e-6)
-    values, _ = linalg.eigh(random_hermitian((2, 4, 4), dtype="float16"), method=method)
-    assert to_numpy(values).dtype == np.float32, "float16 input is solved in float32"
+        np.testing.assert_allclose(
+            gram, np.broadcast_to(np.eye(5), gram.shape), atol=1e-6
+        )
+    values, _ = linalg.eigh(
+        random_hermitian((2, 4, 4), dtype="float16"), method=method
+    )
+    assert to_numpy(values).dtype == np.float32, (
+        "float16 input is solved in float32"
+    )
 
 
 def _phase_invariant_loss(field, n, method, decoder):
@@ -66,20 +90,34 @@ def _phase_invariant_loss(field, n, method, decoder):
     def numpy_loss(h):
         values, vectors = np.linalg.eigh(h)
         amplitudes = np.conj(vectors.T) @ decoder @ vectors
-        return np.sum(values[:3] * weights) + np.sum(np.abs(amplitudes[:2, :3]) ** 2)
+        return np.sum(values[:3] * weights) + np.sum(
+            np.abs(amplitudes[:2, :3]) ** 2
+        )
 
     def keras_loss(parameters):
-        h = ops.view_as_complex(parameters) if field == "complex" else parameters
+        h = (
+            ops.view_as_complex(parameters)
+            if field == "complex"
+            else parameters
+        )
         values, vectors = linalg.eigh(h, method=method, validate=False)
         d = ops.convert_to_tensor(decoder.astype("float32"))
         if field == "complex":
             re, im = ops.real(vectors), ops.imag(vectors)
-            amp_re = ops.matmul(ops.transpose(re), ops.matmul(d, re)) + ops.matmul(ops.transpose(im), ops.matmul(d, im))
-            amp_im = ops.matmul(ops.transpose(re), ops.matmul(d, im)) - ops.matmul(ops.transpose(im), ops.matmul(d, re))
+            amp_re = ops.matmul(
+                ops.transpose(re), ops.matmul(d, re)
+            ) + ops.matmul(ops.transpose(im), ops.matmul(d, im))
+            amp_im = ops.matmul(
+                ops.transpose(re), ops.matmul(d, im)
+            ) - ops.matmul(ops.transpose(im), ops.matmul(d, re))
             squared = ops.square(amp_re) + ops.square(amp_im)
         else:
-            squared = ops.square(ops.matmul(ops.transpose(vectors), ops.matmul(d, vectors)))
-        return ops.sum(values[:3] * ops.convert_to_tensor(weights, "float32")) + ops.sum(squared[:2, :3])
+            squared = ops.square(
+                ops.matmul(ops.transpose(vectors), ops.matmul(d, vectors))
+            )
+        return ops.sum(
+            values[:3] * ops.convert_to_tensor(weights, "float32")
+        ) + ops.sum(squared[:2, :3])
 
     return numpy_loss, keras_loss
 
@@ -90,17 +128,29 @@ def test_gradient_matches_float64_finite_differences(method, field):
     n = 5
     rng = np.random.default_rng(7)
     decoder = random_hermitian((n, n), seed=3).astype("float64")
-    h = random_hermitian((n, n), field, seed=11).astype("complex128" if field == "complex" else "float64")
+    h = random_hermitian((n, n), field, seed=11).astype(
+        "complex128" if field == "complex" else "float64"
+    )
     numpy_loss, keras_loss = _phase_invariant_loss(field, n, method, decoder)
     parameters = np.stack([h.real, h.imag], -1) if field == "complex" else h
     grad = gradient(keras_loss, parameters.astype("float32"))
     for _ in range(4):
-        direction = random_hermitian((n, n), field, seed=int(rng.integers(1000))).astype(h.dtype)
+        direction = random_hermitian(
+            (n, n), field, seed=int(rng.integers(1000))
+        ).astype(h.dtype)
         step = 1e-6
-        finite_difference = (numpy_loss(h + step * direction) - numpy_loss(h - step * direction)) / (2 * step)
-        packed_direction = np.stack([direction.real, direction.imag], -1) if field == "complex" else direction
+        finite_difference = (
+            numpy_loss(h + step * direction) - numpy_loss(h - step * direction)
+        ) / (2 * step)
+        packed_direction = (
+            np.stack([direction.real, direction.imag], -1)
+            if field == "complex"
+            else direction
+        )
         analytic = np.sum(grad * packed_direction)
-        assert abs(analytic - finite_difference) <= 2e-5 * max(1.0, abs(finite_difference))
+        assert abs(analytic - finite_difference) <= 2e-5 * max(
+            1.0, abs(finite_difference)
+        )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -121,8 +171,14 @@ def test_gradients_finite_at_degenerate_spectra(method, h, bound):
 
     def loss(t):
         values, vectors = linalg.eigh(t, method=method, validate=False)
-        amplitudes = ops.matmul(ops.transpose(vectors), ops.matmul(decoder, vectors))
-        return ops.sum(values) + ops.sum(ops.square(amplitudes[:2, :2])) + ops.sum(ops.square(vectors[:, :2]))
+        amplitudes = ops.matmul(
+            ops.transpose(vectors), ops.matmul(decoder, vectors)
+        )
+        return (
+            ops.sum(values)
+            + ops.sum(ops.square(amplitudes[:2, :2]))
+            + ops.sum(ops.square(vectors[:, :2]))
+        )
 
     grad = gradient(loss, h.astype("float32"))
     assert np.all(np.isfinite(grad))
@@ -132,7 +188,9 @@ def test_gradients_finite_at_degenerate_spectra(method, h, bound):
 def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match=r"square.*h.shape=\(3, 4\)"):
         linalg.eigh(np.zeros((3, 4), "float32"))
-    with pytest.raises(ValueError, match=r"shape \(\.\.\., n, n\).*h.shape=\(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"shape \(\.\.\., n, n\).*h.shape=\(3,\)"
+    ):
         linalg.eigh(np.zeros((3,), "float32"))
     with pytest.raises(ValueError, match="must be symmetric"):
         linalg.eigh(np.array([[1.0, 2.0], [0.0, 1.0]], "float32"))
@@ -174,12 +232,16 @@ def test_gradient_is_order_one_for_pairs_split_only_by_rounding(method):
     expected = np.sqrt(2) * gap / (gap**2 + (3 * b) ** 2)
     np.testing.assert_allclose(np.linalg.norm(grad), expected, rtol=1e-3)
     rotated = with_spectrum([1.0, 1.0, 3.0], seed=4).astype("float32")
-    assert np.linalg.norm(gradient(_off_diagonal_loss(method), rotated)) < 1.0, "O(1) in any basis"
+    assert (
+        np.linalg.norm(gradient(_off_diagonal_loss(method), rotated)) < 1.0
+    ), "O(1) in any basis"
 
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("gap", [0.0, 2.0**-23, 1e-6, 1e-2])
-def test_subspace_invariant_outputs_match_float64_finite_differences(method, gap):
+def test_subspace_invariant_outputs_match_float64_finite_differences(
+    method, gap
+):
     """Projector onto the two lowest eigenvectors: the broadening cancels inside the pair.
 
     Float32 rounding of V^T W V, amplified by the largest broadened inverse
@@ -197,14 +259,20 @@ def test_subspace_invariant_outputs_match_float64_finite_differences(method, gap
         _, vectors = linalg.eigh(t, method=method, validate=False)
         low = vectors[:, :2]
         projector = ops.matmul(low, ops.transpose(low))
-        return ops.sum(ops.convert_to_tensor(weight.astype("float32")) * projector)
+        return ops.sum(
+            ops.convert_to_tensor(weight.astype("float32")) * projector
+        )
 
     grad = gradient(keras_loss, h.astype("float32"))
     direction = random_hermitian((4, 4), seed=8).astype("float64")
     step = 1e-5
-    finite_difference = (numpy_loss(h + step * direction) - numpy_loss(h - step * direction)) / (2 * step)
+    finite_difference = (
+        numpy_loss(h + step * direction) - numpy_loss(h - step * direction)
+    ) / (2 * step)
     analytic = np.sum(grad * direction)
-    assert abs(analytic - finite_difference) <= 1e-4 * max(1.0, abs(finite_difference))
+    assert abs(analytic - finite_difference) <= 1e-4 * max(
+        1.0, abs(finite_difference)
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -218,7 +286,13 @@ def test_subspace_invariant_outputs_match_float64_finite_differences(method, gap
         ([[1e-37, 1e-37], [1e-37, 1e-37]], [0.0, 2e-37]),
     ],
     # Denormals are left out: TensorFlow and XLA flush them to zero on CPU.
-    ids=["huge_off_diagonal", "huge_rank_one", "tiny", "near_float32_max", "near_float32_min"],
+    ids=[
+        "huge_off_diagonal",
+        "huge_rank_one",
+        "tiny",
+        "near_float32_max",
+        "near_float32_min",
+    ],
 )
 def test_eigh_handles_any_finite_float32_scale(method, h, expected):
     """Issue 16 example: Jacobi returned [0, 0] for the first and [1e19, 1e19] for the second."""
@@ -238,4 +312,6 @@ def test_eigh_accepts_variables():
     else:
         variable = keras.Variable(np.diag([2.0, 1.0]).astype("float32"))
     np.testing.assert_allclose(to_numpy(linalg.eigh(variable)[0]), [1.0, 2.0])
-    np.testing.assert_allclose(to_numpy(linalg.eigh([[2.0, 0.0], [0.0, 1.0]])[0]), [1.0, 2.0])
+    np.testing.assert_allclose(
+        to_numpy(linalg.eigh([[2.0, 0.0], [0.0, 1.0]])[0]), [1.0, 2.0]
+    )

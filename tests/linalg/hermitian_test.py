@@ -31,8 +31,12 @@ def test_hermitian_from_packed_matches_entrywise_construction(n, field):
     built = to_numpy(linalg.hermitian_from_packed(packed, field))
     assert built.shape == (3, n, n)
     for b in range(3):
-        np.testing.assert_allclose(built[b], _numpy_unpack(packed[b], n, field), atol=1e-7)
-    np.testing.assert_allclose(linalg.packed_from_hermitian(built, field), packed, atol=1e-7)
+        np.testing.assert_allclose(
+            built[b], _numpy_unpack(packed[b], n, field), atol=1e-7
+        )
+    np.testing.assert_allclose(
+        linalg.packed_from_hermitian(built, field), packed, atol=1e-7
+    )
 
 
 def test_size_from_packed_rejects_impossible_lengths():

@@ -5,8 +5,11 @@ import numpy as np
 import pytest
 from keras import ops
 
-from keras_pmm import _precision, layers, linalg
-from tests.test_case import random_hermitian, to_numpy
+from keras_pmm import _precision
+from keras_pmm import layers
+from keras_pmm import linalg
+from tests.test_case import random_hermitian
+from tests.test_case import to_numpy
 
 pytestmark = pytest.mark.usefixtures("float64")
 
@@ -19,40 +22,69 @@ def _dtype(x):
 @pytest.mark.parametrize("field", ["real", "complex"])
 def test_eigh_keeps_double_precision(method, field):
     """Issue 16 example: complex128 raised on TF and came back complex64 on torch (Jacobi)."""
-    h = random_hermitian((3, 6, 6), field, seed=1, dtype="complex128" if field == "complex" else "float64")
+    h = random_hermitian(
+        (3, 6, 6),
+        field,
+        seed=1,
+        dtype="complex128" if field == "complex" else "float64",
+    )
     values, vectors = linalg.eigh(h, method=method)
     assert _dtype(values) == "float64"
-    assert _dtype(vectors) == ("complex128" if field == "complex" else "float64")
+    assert _dtype(vectors) == (
+        "complex128" if field == "complex" else "float64"
+    )
     values, vectors = to_numpy(values), to_numpy(vectors)
     np.testing.assert_allclose(values, np.linalg.eigvalsh(h), atol=1e-12)
     residual = h @ vectors - vectors * values[..., None, :]
-    assert np.abs(residual).max() < 1e-12, "Jacobi/LAPACK must reach float64 accuracy (was 2.5e-8)"
+    assert np.abs(residual).max() < 1e-12, (
+        "Jacobi/LAPACK must reach float64 accuracy (was 2.5e-8)"
+    )
 
 
 def test_packed_builders_and_layers_give_complex128_for_float64():
     packed = np.random.default_rng(0).normal(size=(2, 9))
     matrices = linalg.hermitian_from_packed(packed, "complex")
     assert _dtype(matrices) == "complex128"
-    np.testing.assert_allclose(to_numpy(matrices)[0, 0, 1], packed[0, 3] + 1j * packed[0, 6])
+    np.testing.assert_allclose(
+        to_numpy(matrices)[0, 0, 1], packed[0, 3] + 1j * packed[0, 6]
+    )
     affine = layers.AffineHermitian(3, field="complex", dtype="float64")
     assert _dtype(affine(np.ones((2, 2)))) == "complex128"
-    assert _dtype(affine.compute_output_spec(keras.KerasTensor((None, 2), "float64"))) == "complex128"
-    matrix_input = layers.MatrixInputHermitian(3, field="complex", dtype="float64")
+    assert (
+        _dtype(
+            affine.compute_output_spec(keras.KerasTensor((None, 2), "float64"))
+        )
+        == "complex128"
+    )
+    matrix_input = layers.MatrixInputHermitian(
+        3, field="complex", dtype="float64"
+    )
     assert _dtype(matrix_input(np.eye(2)[None])) == "complex128"
     readout = layers.EigenvalueReadout(2, units=1, dtype="float64")
-    assert _dtype(readout(random_hermitian((2, 3, 3), dtype="float64"))) == "float64"
+    assert (
+        _dtype(readout(random_hermitian((2, 3, 3), dtype="float64")))
+        == "float64"
+    )
 
 
 @pytest.mark.parametrize("complex_inputs", [False, True])
 def test_matmul_and_einsum_keep_wide_dtypes(complex_inputs):
     """The Keras ops lower these on TF and torch; the one workaround keeps them exact."""
     rng = np.random.default_rng(3)
-    a = rng.normal(size=(2, 3, 4)) + (1j * rng.normal(size=(2, 3, 4)) if complex_inputs else 0)
-    b = rng.normal(size=(4, 5)) + (1j * rng.normal(size=(4, 5)) if complex_inputs else 0)
-    product = _precision.matmul(ops.convert_to_tensor(a), ops.convert_to_tensor(b))
+    a = rng.normal(size=(2, 3, 4)) + (
+        1j * rng.normal(size=(2, 3, 4)) if complex_inputs else 0
+    )
+    b = rng.normal(size=(4, 5)) + (
+        1j * rng.normal(size=(4, 5)) if complex_inputs else 0
+    )
+    product = _precision.matmul(
+        ops.convert_to_tensor(a), ops.convert_to_tensor(b)
+    )
     assert _dtype(product) == ("complex128" if complex_inputs else "float64")
     np.testing.assert_allclose(to_numpy(product), a @ b, rtol=1e-13, atol=1e-13)
-    summed = _precision.einsum("zij,jk->zik", ops.convert_to_tensor(a), ops.convert_to_tensor(b))
+    summed = _precision.einsum(
+        "zij,jk->zik", ops.convert_to_tensor(a), ops.convert_to_tensor(b)
+    )
     np.testing.assert_allclose(to_numpy(summed), a @ b, rtol=1e-13, atol=1e-13)
 
 

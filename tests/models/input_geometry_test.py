@@ -5,7 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from keras_pmm import datasets, zoo
+from keras_pmm import datasets
+from keras_pmm import zoo
 
 PRESETS = ["pmm_mnist", "pmm_fashion_mnist", "pmm_hybrid_mnist"]
 
@@ -33,18 +34,29 @@ def test_wrong_geometry_names_expected_and_received_shape(preset, shape):
         lambda: preset.fit(images, np.zeros(len(images)), verbose=0),
         lambda: preset(images),
     ):
-        with pytest.raises(ValueError, match=r"\(batch, 28, 28\) or \(batch, 28, 28, 1\)"):
+        with pytest.raises(
+            ValueError, match=r"\(batch, 28, 28\) or \(batch, 28, 28, 1\)"
+        ):
             run()
-    with pytest.raises(ValueError, match=re.escape(f"Received: shape={tuple(shape)}")):
+    with pytest.raises(
+        ValueError, match=re.escape(f"Received: shape={tuple(shape)}")
+    ):
         preset.predict(images, verbose=0)
 
 
-def test_channel_axis_and_rank_changes_give_the_same_probabilities(preset, test_images):
+def test_channel_axis_and_rank_changes_give_the_same_probabilities(
+    preset, test_images
+):
     """(n, 28, 28) then (n, 28, 28, 1), and back: TF relaxes the traced rank in between."""
     plain = preset.predict(test_images, verbose=0)
     with_channel = preset.predict(test_images[..., None], verbose=0)
     again = preset.predict(test_images, verbose=0)
     np.testing.assert_allclose(with_channel, plain, atol=1e-6)
     np.testing.assert_allclose(again, plain, atol=1e-6)
-    one_by_one = np.concatenate([preset.predict(image[None, ..., None], verbose=0) for image in test_images[:4]])
+    one_by_one = np.concatenate(
+        [
+            preset.predict(image[None, ..., None], verbose=0)
+            for image in test_images[:4]
+        ]
+    )
     np.testing.assert_allclose(one_by_one, plain[:4], atol=1e-5)

@@ -4,14 +4,17 @@ import keras
 import numpy as np
 import pytest
 
-from keras_pmm import layers, models
+from keras_pmm import layers
+from keras_pmm import models
 from tests.test_case import to_numpy
 
 
 def regression_data(samples=256, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, size=(samples, 2)).astype("float32")
-    y = np.stack([np.sin(2 * x[:, 0]) * x[:, 1], x[:, 0] ** 2], axis=-1).astype("float32")
+    y = np.stack([np.sin(2 * x[:, 0]) * x[:, 1], x[:, 0] ** 2], axis=-1).astype(
+        "float32"
+    )
     return x, y
 
 
@@ -32,14 +35,22 @@ def image_data(samples=64, seed=0):
 
 
 MODEL_CASES = {
-    "regressor": (lambda: models.PMMRegressor(num_outputs=2, n=4), regression_data),
+    "regressor": (
+        lambda: models.PMMRegressor(num_outputs=2, n=4),
+        regression_data,
+    ),
     "regressor_eigenvalue": (
         lambda: models.PMMRegressor(num_outputs=2, n=4, readout="eigenvalue"),
         regression_data,
     ),
-    "classifier": (lambda: models.PMMClassifier(num_classes=3, n=4), classification_data),
+    "classifier": (
+        lambda: models.PMMClassifier(num_classes=3, n=4),
+        classification_data,
+    ),
     "image_classifier": (
-        lambda: models.ImagePMMClassifier(num_classes=3, image_shape=(8, 8), block_shape=(4, 4), n=4),
+        lambda: models.ImagePMMClassifier(
+            num_classes=3, image_shape=(8, 8), block_shape=(4, 4), n=4
+        ),
         image_data,
     ),
 }
@@ -48,10 +59,14 @@ MODEL_CASES = {
 def test_models_compile_themselves_with_documented_defaults():
     regressor = models.PMMRegressor()
     assert isinstance(regressor.optimizer, keras.optimizers.Adam)
-    assert float(to_numpy(regressor.optimizer.learning_rate)) == pytest.approx(1e-2)
+    assert float(to_numpy(regressor.optimizer.learning_rate)) == pytest.approx(
+        1e-2
+    )
     assert isinstance(regressor.loss, keras.losses.MeanSquaredError)
     classifier = models.PMMClassifier(num_classes=4)
-    assert isinstance(classifier.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert isinstance(
+        classifier.loss, keras.losses.SparseCategoricalCrossentropy
+    )
     image = models.ImagePMMClassifier(num_classes=10)
     assert isinstance(image.optimizer, keras.optimizers.Adam)
 
@@ -81,11 +96,15 @@ def test_fit_on_numpy_reduces_the_loss(name):
 @pytest.mark.parametrize("name", sorted(MODEL_CASES))
 def test_fit_on_tf_data(name):
     # tf.data pipelines feed every Keras backend, not only TensorFlow.
-    tf = pytest.importorskip("tensorflow", reason="tf.data needs the tensorflow extra")
+    tf = pytest.importorskip(
+        "tensorflow", reason="tf.data needs the tensorflow extra"
+    )
     make_model, make_data = MODEL_CASES[name]
     model = make_model()
     x, y = make_data()
-    dataset = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(64, seed=0).batch(32)
+    dataset = (
+        tf.data.Dataset.from_tensor_slices((x, y)).shuffle(64, seed=0).batch(32)
+    )
     before = model.evaluate(dataset, verbose=0)[0]
     model.fit(dataset, epochs=8, verbose=0)
     assert model.evaluate(dataset, verbose=0)[0] < 0.8 * before
@@ -93,7 +112,11 @@ def test_fit_on_tf_data(name):
 
 def test_classifier_outputs_are_probabilities():
     model = models.ImagePMMClassifier(num_classes=10, n=4)
-    images = np.random.default_rng(0).integers(0, 256, size=(5, 28, 28)).astype("uint8")
+    images = (
+        np.random.default_rng(0)
+        .integers(0, 256, size=(5, 28, 28))
+        .astype("uint8")
+    )
     probabilities = model.predict(images, verbose=0)
     assert probabilities.shape == (5, 10)
     assert np.all(probabilities >= 0)
@@ -103,13 +126,19 @@ def test_classifier_outputs_are_probabilities():
 
 
 def test_image_preprocessing_is_the_documented_function_of_the_pixels():
-    images = np.random.default_rng(1).integers(0, 256, size=(4, 28, 28)).astype("uint8")
+    images = (
+        np.random.default_rng(1)
+        .integers(0, 256, size=(4, 28, 28))
+        .astype("uint8")
+    )
     plain = models.ImagePMMClassifier(num_classes=10, n=4)
     plain.predict(images, verbose=0)  # builds every weight
     for options in (dict(intensity_exponent=0.5), dict(deskew=True)):
         preprocessed = models.ImagePMMClassifier(num_classes=10, n=4, **options)
         preprocessed.predict(images, verbose=0)
-        preprocessed.set_weights(plain.get_weights())  # Deskew and the exponent add none
+        preprocessed.set_weights(
+            plain.get_weights()
+        )  # Deskew and the exponent add none
         pixels = images.astype("float32") / 255.0
         if "intensity_exponent" in options:
             expected_input = 255.0 * np.sqrt(pixels)
@@ -121,15 +150,21 @@ def test_image_preprocessing_is_the_documented_function_of_the_pixels():
             atol=1e-5,
         )
         assert not np.allclose(
-            preprocessed.predict(images, verbose=0), plain.predict(images, verbose=0), atol=1e-3
+            preprocessed.predict(images, verbose=0),
+            plain.predict(images, verbose=0),
+            atol=1e-3,
         )
 
 
 def test_negative_pixels_are_rejected_when_an_exponent_is_applied():
-    model = models.ImagePMMClassifier(num_classes=10, n=4, intensity_exponent=0.5)
+    model = models.ImagePMMClassifier(
+        num_classes=10, n=4, intensity_exponent=0.5
+    )
     images = np.zeros((2, 28, 28), "float32")
     images[1, 3, 4] = -1.0
-    with pytest.raises(ValueError, match=r"`x` must be non-negative.*1 of its 1568"):
+    with pytest.raises(
+        ValueError, match=r"`x` must be non-negative.*1 of its 1568"
+    ):
         model.predict(images, verbose=0)
     with pytest.raises(ValueError, match=r"`x` must be non-negative"):
         model.fit(images, np.zeros(2, "int32"), verbose=0)
@@ -154,29 +189,60 @@ def test_nan_and_inf_inputs_are_rejected_before_training():
 def test_wrong_feature_count_names_expected_and_received():
     model = models.PMMRegressor(n=4)
     model.fit(*regression_data(32), verbose=0)
-    with pytest.raises(ValueError, match=r"expects features shaped \(batch, 2\).*shape=\(4, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects features shaped \(batch, 2\).*shape=\(4, 3\)",
+    ):
         model.predict(np.zeros((4, 3), "float32"), verbose=0)
-    with pytest.raises(ValueError, match=r"expects features shaped \(batch, 2\).*shape=\(4, 1, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects features shaped \(batch, 2\).*shape=\(4, 1, 2\)",
+    ):
         model.predict(np.zeros((4, 1, 2), "float32"), verbose=0)
 
 
 @pytest.mark.parametrize(
     "make_model, message",
     [
-        (lambda: models.PMMClassifier(num_classes=1), r"num_classes.*at least 2.*num_classes=1"),
-        (lambda: models.PMMClassifier(num_classes=3, temperature=0.0), r"temperature=0.0"),
-        (lambda: models.PMMClassifier(num_classes=3, temperature=float("nan")), r"temperature=nan"),
+        (
+            lambda: models.PMMClassifier(num_classes=1),
+            r"num_classes.*at least 2.*num_classes=1",
+        ),
+        (
+            lambda: models.PMMClassifier(num_classes=3, temperature=0.0),
+            r"temperature=0.0",
+        ),
+        (
+            lambda: models.PMMClassifier(
+                num_classes=3, temperature=float("nan")
+            ),
+            r"temperature=nan",
+        ),
         (lambda: models.PMMRegressor(n=0), r"`n`.*n=0"),
         (lambda: models.PMMRegressor(n=3, r=4), r"n=3.*r=4"),
         (lambda: models.PMMRegressor(readout="softmax"), r"readout='softmax'"),
-        (lambda: models.ImagePMMClassifier(10, block_shape=(5, 7)), r"block_shape"),
+        (
+            lambda: models.ImagePMMClassifier(10, block_shape=(5, 7)),
+            r"block_shape",
+        ),
         (lambda: models.ImagePMMClassifier(10, n=4, r=5), r"n=4.*r=5"),
-        (lambda: models.ImagePMMClassifier(10, intensity_exponent=0), r"intensity_exponent=0"),
+        (
+            lambda: models.ImagePMMClassifier(10, intensity_exponent=0),
+            r"intensity_exponent=0",
+        ),
         (lambda: models.ImagePMMClassifier(10, deskew="yes"), r"deskew='yes'"),
     ],
     ids=[
-        "classes", "temperature_zero", "temperature_nan", "n_zero", "r_above_n", "readout",
-        "blocks", "image_r", "image_exponent", "image_deskew",
+        "classes",
+        "temperature_zero",
+        "temperature_nan",
+        "n_zero",
+        "r_above_n",
+        "readout",
+        "blocks",
+        "image_r",
+        "image_exponent",
+        "image_deskew",
     ],
 )
 def test_bad_arguments_raise_clear_errors(make_model, message):

@@ -5,7 +5,8 @@ import pathlib
 import pytest
 
 from keras_pmm import zoo
-from keras_pmm.zoo import cards, storage
+from keras_pmm.zoo import cards
+from keras_pmm.zoo import storage
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
@@ -14,15 +15,17 @@ def test_readme_zoo_table_is_up_to_date():
     section = cards.readme_section(README.read_text())
     assert section is not None, "README lacks the zoo-table markers"
     assert section == cards.render_table(zoo.PRESETS_DIR), (
-        "README zoo table is stale: run `keras-pmm zoo readme`")
+        "README zoo table is stale: run `keras-pmm zoo readme`"
+    )
 
 
 @pytest.mark.parametrize("name", zoo.list())
 def test_card_is_up_to_date(name):
     folder = zoo.PRESETS_DIR / name
     metadata = storage.read_metadata(folder)
-    assert (folder / cards.CARD_FILE).read_text() == cards.render_card(metadata), (
-        f"card of {name} is stale: run `keras-pmm zoo card {name}`")
+    assert (folder / cards.CARD_FILE).read_text() == cards.render_card(
+        metadata
+    ), f"card of {name} is stale: run `keras-pmm zoo card {name}`"
     if metadata["trained"]:
         png = (folder / cards.CONFUSION_FILE).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 1000
@@ -38,7 +41,10 @@ def test_rendered_table_has_a_row_per_preset():
     "command, expected",
     [
         ("keras-pmm train pmm_mnist", "runs/pmm_mnist"),
-        ("keras-pmm --backend jax train pmm_mnist --output runs/other --overwrite", "runs/other"),
+        (
+            "keras-pmm --backend jax train pmm_mnist --output runs/other --overwrite",
+            "runs/other",
+        ),
         ("keras-pmm train pmm_mnist --output=/tmp/x", "/tmp/x"),
     ],
 )

@@ -7,22 +7,37 @@ import sys
 
 import keras
 import numpy as np
-import pytest
 
 from keras_pmm import zoo
 
-SCRIPT = shutil.which("keras-pmm") or os.path.join(os.path.dirname(sys.executable), "keras-pmm")
+SCRIPT = shutil.which("keras-pmm") or os.path.join(
+    os.path.dirname(sys.executable), "keras-pmm"
+)
 
 
 def _run(*args, timeout=300):
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
-    return subprocess.run([SCRIPT, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [SCRIPT, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_help_on_every_command():
-    for args in ([], ["zoo"], ["zoo", "list"], ["zoo", "evaluate"], ["zoo", "card"],
-                 ["zoo", "readme"], ["predict"], ["train"], ["demo"]):
+    for args in (
+        [],
+        ["zoo"],
+        ["zoo", "list"],
+        ["zoo", "evaluate"],
+        ["zoo", "card"],
+        ["zoo", "readme"],
+        ["predict"],
+        ["train"],
+        ["demo"],
+    ):
         result = _run(*args, "--help", timeout=60)
         assert result.returncode == 0, (args, result.stderr)
         assert "usage: keras-pmm" in result.stdout
@@ -71,7 +86,9 @@ def test_predict_unreadable_file_is_a_clear_error(tmp_path):
     bad.write_text("hello")
     result = _run("predict", "pmm_mnist", str(bad))
     assert result.returncode == 2
-    assert "Cannot read" in result.stderr and "PNG, JPEG or .npy" in result.stderr
+    assert (
+        "Cannot read" in result.stderr and "PNG, JPEG or .npy" in result.stderr
+    )
 
 
 def test_unknown_preset_and_recipe_only_preset():
@@ -82,9 +99,22 @@ def test_unknown_preset_and_recipe_only_preset():
 
 
 def test_train_quick_run(tmp_path, data_dir):
-    result = _run("train", "pmm_mnist", "--data-dir", data_dir, "--output", str(tmp_path),
-                  "--epochs", "1", "--max-train-examples", "256")
+    result = _run(
+        "train",
+        "pmm_mnist",
+        "--data-dir",
+        data_dir,
+        "--output",
+        str(tmp_path),
+        "--epochs",
+        "1",
+        "--max-train-examples",
+        "256",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "test accuracy" in result.stdout
     assert (tmp_path / "model.weights.h5").is_file()
-    assert zoo.load(tmp_path).count_params() == zoo.metadata("pmm_mnist")["parameters"]
+    assert (
+        zoo.load(tmp_path).count_params()
+        == zoo.metadata("pmm_mnist")["parameters"]
+    )

@@ -24,8 +24,12 @@ def test_light_on_dark_image_is_read_as_is(tmp_path, extension):
     assert error.mean() < 2
 
 
-def test_large_colour_photo_of_dark_ink_is_resized_greyed_and_inverted(tmp_path):
-    big = np.repeat(np.repeat(_digit(background=255, ink=0), 4, axis=0), 4, axis=1)
+def test_large_colour_photo_of_dark_ink_is_resized_greyed_and_inverted(
+    tmp_path,
+):
+    big = np.repeat(
+        np.repeat(_digit(background=255, ink=0), 4, axis=0), 4, axis=1
+    )
     colour = np.stack([big, big, big], axis=-1)
     path = tmp_path / "photo.png"
     keras.utils.save_img(path, colour, scale=False)
@@ -37,25 +41,38 @@ def test_large_colour_photo_of_dark_ink_is_resized_greyed_and_inverted(tmp_path)
 
 @pytest.mark.parametrize("shape", [(28, 28), (28, 28, 1), (3, 28, 28)])
 def test_npy_arrays_of_the_accepted_shapes(tmp_path, shape):
-    array = np.random.default_rng(0).integers(0, 100, size=shape).astype("uint8")
+    array = (
+        np.random.default_rng(0).integers(0, 100, size=shape).astype("uint8")
+    )
     path = tmp_path / "x.npy"
     np.save(path, array)
     images = read_images(path, invert="no")
-    assert images.shape == (shape[0] if len(shape) == 3 and shape[0] != 28 else 1, 28, 28)
-    np.testing.assert_array_equal(images.reshape(-1), array.reshape(-1).astype("float32"))
+    assert images.shape == (
+        shape[0] if len(shape) == 3 and shape[0] != 28 else 1,
+        28,
+        28,
+    )
+    np.testing.assert_array_equal(
+        images.reshape(-1), array.reshape(-1).astype("float32")
+    )
 
 
 def test_invert_yes_flips_every_image(tmp_path):
     path = tmp_path / "x.npy"
     np.save(path, _digit())
-    np.testing.assert_array_equal(read_images(path, invert="yes")[0], 255.0 - _digit())
+    np.testing.assert_array_equal(
+        read_images(path, invert="yes")[0], 255.0 - _digit()
+    )
 
 
-@pytest.mark.parametrize("content, suffix, message", [
-    (b"not an image at all", ".png", "Cannot read .* as an image"),
-    (b"\x89PNG\r\n\x1a\n truncated", ".png", "Cannot read .* as an image"),
-    (b"garbage", ".npy", "Cannot read .* as a .npy array"),
-])
+@pytest.mark.parametrize(
+    "content, suffix, message",
+    [
+        (b"not an image at all", ".png", "Cannot read .* as an image"),
+        (b"\x89PNG\r\n\x1a\n truncated", ".png", "Cannot read .* as an image"),
+        (b"garbage", ".npy", "Cannot read .* as a .npy array"),
+    ],
+)
 def test_unreadable_files_say_so(tmp_path, content, suffix, message):
     path = tmp_path / f"bad{suffix}"
     path.write_bytes(content)
@@ -65,7 +82,9 @@ def test_unreadable_files_say_so(tmp_path, content, suffix, message):
 
 def test_wrong_array_shape_and_values(tmp_path):
     np.save(tmp_path / "wide.npy", np.zeros((28, 30)))
-    with pytest.raises(ValueError, match=r"shape \(28, 30\); expected \(28, 28\)"):
+    with pytest.raises(
+        ValueError, match=r"shape \(28, 30\); expected \(28, 28\)"
+    ):
         read_images(tmp_path / "wide.npy")
     np.save(tmp_path / "nan.npy", np.full((28, 28), np.nan))
     with pytest.raises(ValueError, match="finite numbers"):

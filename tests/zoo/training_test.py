@@ -19,7 +19,9 @@ def test_validation_split_is_seeded_and_disjoint():
     (x_fit, _), (x_val, _) = training.split_validation(x, y, 10, seed=3)
     assert len(x_val) == 10 and len(x_fit) == 90
     assert not set(x_val) & set(x_fit)
-    np.testing.assert_array_equal(training.split_validation(x, y, 10, seed=3)[1][0], x_val)
+    np.testing.assert_array_equal(
+        training.split_validation(x, y, 10, seed=3)[1][0], x_val
+    )
     with pytest.raises(ValueError, match="validation_size"):
         training.split_validation(x, y, 100, seed=0)
 
@@ -45,33 +47,61 @@ class _Epochs(keras.callbacks.Callback):
         self.seen.append(epoch)
 
 
-def test_interrupted_run_resumes_and_writes_a_loadable_preset(tmp_path, data_dir):
-    kwargs = dict(data_dir=data_dir, output=tmp_path, epochs=3, max_train_examples=512,
-                  verbose=0)
+def test_interrupted_run_resumes_and_writes_a_loadable_preset(
+    tmp_path, data_dir
+):
+    kwargs = dict(
+        data_dir=data_dir,
+        output=tmp_path,
+        epochs=3,
+        max_train_examples=512,
+        verbose=0,
+    )
     with pytest.raises(KeyboardInterrupt):
         training.train("pmm_mnist", callbacks=[_StopAfter(2)], **kwargs)
-    record = json.loads((tmp_path / "checkpoints" / training.RUN_RECORD).read_text())
+    record = json.loads(
+        (tmp_path / "checkpoints" / training.RUN_RECORD).read_text()
+    )
     assert record["epochs_done"] == 2
     epochs = _Epochs()
     metadata = training.train("pmm_mnist", callbacks=[epochs], **kwargs)
     assert epochs.seen == [2]  # resumed at the third epoch
     assert metadata["epochs_run"] == 3 and 1 <= metadata["best_epoch"] <= 3
-    assert metadata["train_examples"] == 512 and metadata["recipe"]["epochs"] == 3
-    assert metadata["test_size"] == 10000 and 0.1 < metadata["test_accuracy"] <= 1
+    assert (
+        metadata["train_examples"] == 512 and metadata["recipe"]["epochs"] == 3
+    )
+    assert (
+        metadata["test_size"] == 10000 and 0.1 < metadata["test_accuracy"] <= 1
+    )
     model = zoo.load(tmp_path)
     _, (x_test, y_test) = zoo.PRESETS["pmm_mnist"].data.load(data_dir)
-    assert training.count_correct(model, x_test, y_test) == metadata["test_correct"]
+    assert (
+        training.count_correct(model, x_test, y_test)
+        == metadata["test_correct"]
+    )
     with pytest.raises(FileExistsError, match="finished run"):
         training.train("pmm_mnist", **kwargs)
 
 
-def test_early_stopping_on_a_flat_validation_accuracy(tmp_path, data_dir, monkeypatch):
+def test_early_stopping_on_a_flat_validation_accuracy(
+    tmp_path, data_dir, monkeypatch
+):
     preset = zoo.PRESETS["pmm_mnist"]
     frozen = dataclasses.replace(
-        preset, recipe=dataclasses.replace(preset.recipe, learning_rate=0.0, patience=1))
+        preset,
+        recipe=dataclasses.replace(
+            preset.recipe, learning_rate=0.0, patience=1
+        ),
+    )
     monkeypatch.setitem(training.PRESETS, "pmm_mnist", frozen)
-    metadata = training.train("pmm_mnist", data_dir=data_dir, output=tmp_path, epochs=6,
-                              max_train_examples=256, verbose=0)
+    metadata = training.train(
+        "pmm_mnist",
+        data_dir=data_dir,
+        output=tmp_path,
+        epochs=6,
+        max_train_examples=256,
+        verbose=0,
+    )
     # Watched from epoch 6 // 2 = 3 (0-based) on: epoch 4 sets the bar, epoch 5 misses it.
     assert metadata["epochs_run"] == 5 and metadata["best_epoch"] == 1
 
@@ -81,24 +111,53 @@ def test_unknown_preset():
         training.train("mnist")
 
 
-@pytest.mark.skipif(keras.backend.backend() != "torch",
-                    reason="checks the error of the torch backend, which has no data-parallel engine in Keras")
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch",
+    reason="checks the error of the torch backend, which has no data-parallel engine in Keras",
+)
 def test_torch_has_no_data_parallel_engine(tmp_path, data_dir):
     with pytest.raises(ValueError, match="needs the jax or tensorflow backend"):
-        training.train("pmm_mnist", data_dir=data_dir, output=tmp_path, epochs=1,
-                       max_train_examples=256, devices=2, verbose=0)
+        training.train(
+            "pmm_mnist",
+            data_dir=data_dir,
+            output=tmp_path,
+            epochs=1,
+            max_train_examples=256,
+            devices=2,
+            verbose=0,
+        )
 
 
-@pytest.mark.skipif(keras.backend.backend() == "torch",
-                    reason="Keras has no data-parallel engine for the torch backend")
+@pytest.mark.skipif(
+    keras.backend.backend() == "torch",
+    reason="Keras has no data-parallel engine for the torch backend",
+)
 def test_data_parallel_over_two_virtual_cpu_devices(tmp_path, data_dir):
     """DataParallel (JAX) / MirroredStrategy (TensorFlow) through the CLI, in a fresh process."""
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
     result = subprocess.run(
-        [sys.executable, "-m", "keras_pmm.cli", "train", "pmm_mnist", "--data-dir", data_dir,
-         "--output", str(tmp_path), "--epochs", "1", "--max-train-examples", "1024",
-         "--devices", "2"],
-        env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "keras_pmm.cli",
+            "train",
+            "pmm_mnist",
+            "--data-dir",
+            data_dir,
+            "--output",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--max-train-examples",
+            "1024",
+            "--devices",
+            "2",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metadata = json.loads((tmp_path / "metadata.json").read_text())
     assert metadata["devices"] == 2
@@ -114,6 +173,9 @@ def test_recipe_optimizer_decays_weights_only_when_asked():
     decayed = training.recipe_optimizer(
         dataclasses.replace(recipe, weight_decay=0.01), steps_per_epoch=10
     )
-    assert isinstance(decayed, keras.optimizers.AdamW) and decayed.weight_decay == 0.01
+    assert (
+        isinstance(decayed, keras.optimizers.AdamW)
+        and decayed.weight_decay == 0.01
+    )
     schedule = decayed._learning_rate
     assert schedule.decay_steps == 40 and schedule.initial_learning_rate == 0.04

@@ -23,8 +23,11 @@ BUDGETS = {
 
 def test_list_names_every_preset():
     assert zoo.list() == [
-        "pmm_emnist_balanced", "pmm_fashion_mnist", "pmm_hybrid_fashion_mnist",
-        "pmm_hybrid_mnist", "pmm_mnist",
+        "pmm_emnist_balanced",
+        "pmm_fashion_mnist",
+        "pmm_hybrid_fashion_mnist",
+        "pmm_hybrid_mnist",
+        "pmm_mnist",
     ]
     assert set(TRAINED) == set(zoo.list()) - {"pmm_emnist_balanced"}
 
@@ -45,10 +48,19 @@ def test_metadata_matches_the_preset_and_its_budget(name):
 @pytest.mark.parametrize("name", TRAINED)
 def test_trained_metadata_has_provenance(name):
     info = zoo.metadata(name)
-    for key in ("test_accuracy", "test_correct", "training_date", "training_wall_time_s",
-                "backend", "weights_sha256", "evaluation"):
+    for key in (
+        "test_accuracy",
+        "test_correct",
+        "training_date",
+        "training_wall_time_s",
+        "backend",
+        "weights_sha256",
+        "evaluation",
+    ):
         assert key in info, key
-    assert info["test_correct"] == round(info["test_accuracy"] * info["test_size"])
+    assert info["test_correct"] == round(
+        info["test_accuracy"] * info["test_size"]
+    )
     assert len(info["weights_sha256"]) == 64
     assert info["evaluation"]["test_correct"] == info["test_correct"]
 
@@ -60,7 +72,10 @@ def test_preset_maps_raw_images_to_probabilities(name, data_dir):
     _, (x_test, _) = zoo.PRESETS[name].data.load(data_dir)
     for batch in (x_test[:5], x_test[:5].astype("float32")):
         probabilities = model.predict(batch, verbose=0)
-        assert probabilities.shape == (5, len(zoo.PRESETS[name].data.class_names))
+        assert probabilities.shape == (
+            5,
+            len(zoo.PRESETS[name].data.class_names),
+        )
         np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
         assert probabilities.min() >= 0
 
@@ -68,7 +83,9 @@ def test_preset_maps_raw_images_to_probabilities(name, data_dir):
 @pytest.mark.parametrize("name", TRAINED)
 def test_same_probabilities_on_every_backend(name, data_dir):
     """Reference probabilities of the first 32 test images, recorded by `keras-pmm zoo card`."""
-    reference = np.asarray(zoo.metadata(name)["evaluation"]["reference_probabilities"])
+    reference = np.asarray(
+        zoo.metadata(name)["evaluation"]["reference_probabilities"]
+    )
     _, (x_test, _) = zoo.PRESETS[name].data.load(data_dir)
     probabilities = zoo.load(name).predict(x_test[: len(reference)], verbose=0)
     np.testing.assert_allclose(probabilities, reference, atol=1e-4)
@@ -85,7 +102,9 @@ def test_recipe_only_preset_explains_how_to_train():
 
 @pytest.mark.parametrize("name", ["pmm_cifar", "", "../zoo"])
 def test_unknown_names_list_the_known_ones(name):
-    with pytest.raises(ValueError, match="Unknown preset .*pmm_fashion_mnist, .*pmm_mnist"):
+    with pytest.raises(
+        ValueError, match="Unknown preset .*pmm_fashion_mnist, .*pmm_mnist"
+    ):
         zoo.load(name)
     if name:
         with pytest.raises(ValueError, match="Unknown preset"):
@@ -111,7 +130,9 @@ def test_corrupt_weights_fail_their_sha256(tmp_path):
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="corrupt or were replaced: their sha256 is"):
+    with pytest.raises(
+        ValueError, match="corrupt or were replaced: their sha256 is"
+    ):
         zoo.load(folder)
 
 
@@ -127,27 +148,45 @@ def test_missing_weights_and_metadata_are_named(tmp_path):
 
 def test_save_and_load_round_trip(tmp_path):
     model = zoo.PRESETS["pmm_mnist"].build(n=3, hamiltonian_size=2)
-    images = np.random.default_rng(0).integers(0, 256, (4, 28, 28)).astype("uint8")
+    images = (
+        np.random.default_rng(0).integers(0, 256, (4, 28, 28)).astype("uint8")
+    )
     expected = model.predict(images, verbose=0)
-    metadata = storage.save(model, tmp_path, {"name": "pmm_mnist", "trained": True})
+    metadata = storage.save(
+        model, tmp_path, {"name": "pmm_mnist", "trained": True}
+    )
     assert metadata["parameters"] == model.count_params()
-    assert json.loads((tmp_path / storage.METADATA_FILE).read_text()) == metadata
+    assert (
+        json.loads((tmp_path / storage.METADATA_FILE).read_text()) == metadata
+    )
     loaded = zoo.load(tmp_path)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), expected, atol=1e-6
+    )
     assert loaded.get_config()["n"] == 3
     assert isinstance(loaded.optimizer, keras.optimizers.Optimizer)
 
 
 def test_trained_model_ships_without_its_optimizer_state(tmp_path):
     model = zoo.PRESETS["pmm_mnist"].build(n=3, hamiltonian_size=2)
-    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.01, 9)))
-    images = np.random.default_rng(0).integers(0, 256, (8, 28, 28)).astype("uint8")
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            keras.optimizers.schedules.CosineDecay(0.01, 9)
+        )
+    )
+    images = (
+        np.random.default_rng(0).integers(0, 256, (8, 28, 28)).astype("uint8")
+    )
     model.fit(images, np.arange(8) % 10, epochs=1, verbose=0)
     assert len(model.optimizer.variables) > 2  # Adam's moments exist now
     storage.save(model, tmp_path, {"name": "pmm_mnist", "trained": True})
-    assert "compile_config" not in json.loads((tmp_path / storage.CONFIG_FILE).read_text())
+    assert "compile_config" not in json.loads(
+        (tmp_path / storage.CONFIG_FILE).read_text()
+    )
     with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # "Skipping variable loading for optimizer"
+        warnings.simplefilter(
+            "error", UserWarning
+        )  # "Skipping variable loading for optimizer"
         loaded = zoo.load(tmp_path)
     for left, right in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(left, right)
@@ -162,7 +201,9 @@ def test_full_test_set_matches_the_card(name, data_dir):
     card = zoo.metadata(name)["evaluation"]
     preset = zoo.PRESETS[name]
     _, (x_test, y_test) = preset.data.load(data_dir)
-    result = evaluation.evaluate(zoo.load(name), x_test, y_test, len(preset.data.class_names))
+    result = evaluation.evaluate(
+        zoo.load(name), x_test, y_test, len(preset.data.class_names)
+    )
     if keras.backend.backend() == card["backend"]:
         assert result["correct"] == card["test_correct"]
         np.testing.assert_allclose(  # the card keeps four decimals
