@@ -30,6 +30,37 @@ class PMMTask(keras.Model):
 
     default_learning_rate = 1e-2
 
+    @classmethod
+    def from_preset(cls, preset):
+        """A pretrained model of this class from the zoo, compiled.
+
+        The keras-hub convention: `ImagePMMClassifier.from_preset("pmm_mnist")`.
+        `keras_pmm.zoo.load` is the generic entry that loads any preset.
+
+        Args:
+            preset: a name from `keras_pmm.zoo.list()`, or a folder written
+                by `keras-pmm train` (`config.json`, `model.weights.h5`,
+                `metadata.json`).
+
+        Returns:
+            An instance of `cls` with the preset's weights (sha256-checked).
+
+        Raises:
+            ValueError: unknown preset, weights that fail their sha256, or a
+                preset of another model class (the message names it).
+            FileNotFoundError: a preset shipped without weights, or an
+                incomplete folder.
+
+        Example:
+        >>> from keras_pmm.models import ImagePMMClassifier
+        >>> model = ImagePMMClassifier.from_preset("pmm_mnist")
+        >>> model.count_params()
+        2496
+        """
+        from keras_pmm import zoo  # the zoo imports the models
+
+        return zoo.load(preset, model_class=cls)
+
     def default_loss(self):
         raise NotImplementedError
 
