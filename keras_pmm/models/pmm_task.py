@@ -55,7 +55,7 @@ class PMMTask(keras.Model):
         >>> from keras_pmm.models import ImagePMMClassifier
         >>> model = ImagePMMClassifier.from_preset("pmm_mnist")
         >>> model.count_params()
-        2496
+        2494
         """
         from keras_pmm import zoo  # the zoo imports the models
 
