@@ -3,6 +3,7 @@
 from keras_pmm.models.hybrid_pmm_classifier import HybridPMMClassifier
 from keras_pmm.models.image_pmm_classifier import ImagePMMClassifier
 from keras_pmm.models.pmm_classifier import PMMClassifier
+from keras_pmm.models.pmm_classifier_task import PMMClassifierTask
 from keras_pmm.models.pmm_regressor import PMMRegressor
 from keras_pmm.models.pmm_task import PMMTask
 
@@ -10,6 +11,7 @@ __all__ = [
     "HybridPMMClassifier",
     "ImagePMMClassifier",
     "PMMClassifier",
+    "PMMClassifierTask",
     "PMMRegressor",
     "PMMTask",
 ]

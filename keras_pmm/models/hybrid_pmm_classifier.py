@@ -7,8 +7,7 @@ from keras_pmm import _validation
 from keras_pmm.layers import AffineHermitian
 from keras_pmm.layers import ObservableReadout
 from keras_pmm.linalg.selection import check_selection
-from keras_pmm.models.pmm_classifier import PMMClassifier
-from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_classifier_task import PMMClassifierTask
 from keras_pmm.models.pmm_task import image_batch
 
 
@@ -55,7 +54,7 @@ def _check_activation(feature_activation):
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
-class HybridPMMClassifier(PMMTask):
+class HybridPMMClassifier(PMMClassifierTask):
     """Image classifier with convolutional features and an AO-PMM head.
 
     The image is rescaled by `input_scale`, passed through convolution stages
@@ -141,8 +140,9 @@ class HybridPMMClassifier(PMMTask):
         random_flip=False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.num_classes = _validation.check_num_classes(num_classes)
+        super().__init__(
+            num_classes=num_classes, temperature=temperature, **kwargs
+        )
         self.conv_filters = _check_conv_filters(conv_filters)
         self.image_shape = _check_image_shape(
             image_shape, len(self.conv_filters)
@@ -154,9 +154,6 @@ class HybridPMMClassifier(PMMTask):
         self.decoder = decoder
         self.which = which
         self.method = method
-        self.temperature = _validation.check_positive(
-            temperature, "temperature"
-        )
         self.input_scale = float(input_scale)
         if not isinstance(random_flip, bool):
             raise ValueError(
@@ -233,15 +230,11 @@ class HybridPMMClassifier(PMMTask):
             images = pooling(convolution(images))
         features = self.projection(self.flatten(images))
         logits = self.readout(self.primary(features))
-        return ops.softmax(logits / self.temperature, axis=-1)
-
-    default_loss = PMMClassifier.default_loss
-    default_metrics = PMMClassifier.default_metrics
+        return self.probabilities(logits)
 
     def get_config(self):
         return {
             **super().get_config(),
-            "num_classes": self.num_classes,
             "image_shape": self.image_shape,
             "conv_filters": self.conv_filters,
             "features": self.features,
@@ -253,7 +246,6 @@ class HybridPMMClassifier(PMMTask):
             "decoder": self.decoder,
             "which": self.which,
             "method": self.method,
-            "temperature": self.temperature,
             "input_scale": self.input_scale,
             "random_flip": self.random_flip,
         }

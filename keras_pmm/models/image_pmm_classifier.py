@@ -9,13 +9,12 @@ from keras_pmm.layers import ClassHamiltonians
 from keras_pmm.layers import Deskew
 from keras_pmm.layers import ObservableReadout
 from keras_pmm.linalg.selection import check_selection
-from keras_pmm.models.pmm_classifier import PMMClassifier
-from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.pmm_classifier_task import PMMClassifierTask
 from keras_pmm.models.pmm_task import image_batch
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
-class ImagePMMClassifier(PMMTask):
+class ImagePMMClassifier(PMMClassifierTask):
     """Pure PMM image classifier taking raw images, returning probabilities.
 
     The image is rescaled by `input_scale` and raised to `intensity_exponent`
@@ -83,8 +82,9 @@ class ImagePMMClassifier(PMMTask):
         deskew=False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.num_classes = _validation.check_num_classes(num_classes)
+        super().__init__(
+            num_classes=num_classes, temperature=temperature, **kwargs
+        )
         self.image_shape = tuple(
             _validation.check_positive_int(d, "image_shape[]")
             for d in image_shape
@@ -99,9 +99,6 @@ class ImagePMMClassifier(PMMTask):
         self.which = which
         self.method = method
         self.normalization = normalization
-        self.temperature = _validation.check_positive(
-            temperature, "temperature"
-        )
         self.input_scale = float(input_scale)
         self.intensity_exponent = _validation.check_positive(
             intensity_exponent, "intensity_exponent"
@@ -165,7 +162,7 @@ class ImagePMMClassifier(PMMTask):
             images = self.deskewer(images)
         logits = self.readout(self.hamiltonians(self.encoder(images)))
         logits = ops.reshape(logits, (-1, self.num_classes))
-        return ops.softmax(logits / self.temperature, axis=-1)
+        return self.probabilities(logits)
 
     def check_inputs(self, x):
         """NaN/inf are rejected; so are negative pixels when an exponent applies."""
@@ -173,13 +170,9 @@ class ImagePMMClassifier(PMMTask):
         if self.intensity_exponent != 1.0:
             _validation.check_non_negative(x, "x")
 
-    default_loss = PMMClassifier.default_loss
-    default_metrics = PMMClassifier.default_metrics
-
     def get_config(self):
         return {
             **super().get_config(),
-            "num_classes": self.num_classes,
             "image_shape": self.image_shape,
             "block_shape": self.block_shape,
             "n": self.n,
@@ -189,7 +182,6 @@ class ImagePMMClassifier(PMMTask):
             "which": self.which,
             "method": self.method,
             "normalization": self.normalization,
-            "temperature": self.temperature,
             "input_scale": self.input_scale,
             "intensity_exponent": self.intensity_exponent,
             "deskew": self.deskew,

@@ -1,17 +1,17 @@
 """Affine AO-PMM for classification of feature vectors."""
 
 import keras
-from keras import ops
 
 from keras_pmm import _validation
 from keras_pmm.layers import AffineHermitian
 from keras_pmm.layers import ObservableReadout
 from keras_pmm.linalg.selection import check_selection
+from keras_pmm.models.pmm_classifier_task import PMMClassifierTask
 from keras_pmm.models.pmm_task import AffinePMMTask
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
-class PMMClassifier(AffinePMMTask):
+class PMMClassifier(AffinePMMTask, PMMClassifierTask):
     """Affine AO-PMM classifier returning class probabilities.
 
     H(x) = A_0 + sum_i x_i A_i; one observable read-out per class gives z_c,
@@ -47,17 +47,15 @@ class PMMClassifier(AffinePMMTask):
         commutator_penalty=0.0,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.num_classes = _validation.check_num_classes(num_classes)
+        super().__init__(
+            num_classes=num_classes, temperature=temperature, **kwargs
+        )
         self.n = _validation.check_positive_int(n, "n")
         self.r = check_selection(r, n, which)
         self.decoder = decoder
         self.field = field
         self.which = which
         self.method = method
-        self.temperature = _validation.check_positive(
-            temperature, "temperature"
-        )
         self.commutator_penalty = commutator_penalty
         self.primary = AffineHermitian(
             n,
@@ -66,7 +64,7 @@ class PMMClassifier(AffinePMMTask):
             dtype=self.dtype_policy,
             name="primary",
         )
-        self.readout = ObservableReadout(
+        self.readout_layer = ObservableReadout(
             self.num_classes,
             r,
             which=which,
@@ -80,25 +78,16 @@ class PMMClassifier(AffinePMMTask):
 
     def call(self, inputs):
         self.check_inputs(inputs)
-        logits = self.readout(self.primary(inputs))
-        return ops.softmax(logits / self.temperature, axis=-1)
-
-    def default_loss(self):
-        return keras.losses.SparseCategoricalCrossentropy()
-
-    def default_metrics(self):
-        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        return self.probabilities(self.readout_layer(self.primary(inputs)))
 
     def get_config(self):
         return {
             **super().get_config(),
-            "num_classes": self.num_classes,
             "n": self.n,
             "r": self.r,
             "decoder": self.decoder,
             "field": self.field,
             "which": self.which,
             "method": self.method,
-            "temperature": self.temperature,
             "commutator_penalty": self.commutator_penalty,
         }

@@ -65,9 +65,7 @@ class PMMRegressor(AffinePMMTask):
         )
         self.n = _validation.check_positive_int(n, "n")
         self.r = check_selection(r, n, which)
-        self.readout_kind = _validation.check_choice(
-            readout, "readout", READOUTS
-        )
+        self.readout = _validation.check_choice(readout, "readout", READOUTS)
         self.decoder = decoder
         self.field = field
         self.which = which
@@ -81,7 +79,7 @@ class PMMRegressor(AffinePMMTask):
             name="primary",
         )
         if readout == "observable":
-            self.readout = ObservableReadout(
+            self.readout_layer = ObservableReadout(
                 self.num_outputs,
                 r,
                 which=which,
@@ -92,7 +90,7 @@ class PMMRegressor(AffinePMMTask):
                 name="readout",
             )
         else:
-            self.readout = EigenvalueReadout(
+            self.readout_layer = EigenvalueReadout(
                 r,
                 which=which,
                 units=self.num_outputs,
@@ -104,7 +102,7 @@ class PMMRegressor(AffinePMMTask):
 
     def call(self, inputs):
         self.check_inputs(inputs)
-        return self.readout(self.primary(inputs))
+        return self.readout_layer(self.primary(inputs))
 
     def default_loss(self):
         return keras.losses.MeanSquaredError()
@@ -118,7 +116,7 @@ class PMMRegressor(AffinePMMTask):
             "num_outputs": self.num_outputs,
             "n": self.n,
             "r": self.r,
-            "readout": self.readout_kind,
+            "readout": self.readout,
             "decoder": self.decoder,
             "field": self.field,
             "which": self.which,

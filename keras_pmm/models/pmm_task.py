@@ -26,6 +26,10 @@ class PMMTask(keras.Model):
     reaches every sublayer: `PMMRegressor(dtype="float64")` computes and
     returns float64, and under `mixed_float16` the eigensolver runs in
     float32 and the outputs come back in float16.
+
+    Build rule: a model whose input shape is known at construction builds
+    there (`count_params()` then works at once); one whose input size is
+    only known from data (`AffinePMMTask`) builds on its first call.
     """
 
     default_learning_rate = 1e-2
@@ -130,17 +134,23 @@ class PMMTask(keras.Model):
 
 
 class AffinePMMTask(PMMTask):
-    """Base of the models with an affine primary matrix on (batch, p) features.
+    """Base of the models with an affine primary matrix on (batch, p) inputs.
 
-    Subclasses create `self.primary` (`AffineHermitian`) and `self.readout`
-    in `__init__`; this class builds them from the feature count and checks
-    that inputs are (batch, p) with the p the model was built for.
+    Subclasses create `self.primary` (`AffineHermitian`) and
+    `self.readout_layer` (the read-out layer) in `__init__`; this class
+    builds them from the feature count and checks that inputs are
+    (batch, p) with the p the model was built for.
+
+    Build rule: p is unknown until data is seen, so these models build on
+    their first call (or `fit`/`predict`), like `keras.layers.Dense`;
+    `count_params()` works after that. Models whose input shape is known at
+    construction (the image classifiers) build in `__init__` instead.
     """
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)
         self.primary.build(input_shape)
-        self.readout.build(self.primary.compute_output_shape(input_shape))
+        self.readout_layer.build(self.primary.compute_output_shape(input_shape))
 
     def check_input_shape(self, shape):
         if shape is None:
