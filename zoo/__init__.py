@@ -58,39 +58,57 @@ def metadata(name):
     return storage.read_metadata(PRESETS_DIR / name)
 
 
-def load(name_or_dir):
-    """A compiled Keras model from a preset name or a folder `keras-pmm train` wrote.
+def load(name_or_dir, model_class=None):
+    """A compiled Keras model from a preset name or a `keras-pmm train` folder.
 
     The weights are checked against the sha256 in the metadata before they
-    are loaded.
+    are loaded. `ImagePMMClassifier.from_preset(name)` (any model class)
+    calls this with `model_class` set.
 
     Args:
         name_or_dir: a name from `list()`, or a folder holding `config.json`,
             `model.weights.h5` and `metadata.json`.
+        model_class: when given, the preset must hold a model of this class.
 
     Returns:
         A compiled `keras.Model` mapping (batch, 28, 28) raw images to class
         probabilities.
 
     Raises:
-        ValueError: unknown name, or weights that fail their sha256.
+        ValueError: unknown name, weights that fail their sha256, or a
+            preset of another class than `model_class`.
         FileNotFoundError: a recipe-only preset (no weights shipped; the
             message says how to train it) or an incomplete folder.
     """
     name_or_dir = str(name_or_dir)
     if name_or_dir in PRESETS:
+        preset = PRESETS[name_or_dir]
+        if model_class is not None and not issubclass(
+            preset.model_class, model_class
+        ):
+            storage.check_model_class(
+                {"registered_name": _registered_name(preset.model_class)},
+                model_class,
+                name_or_dir,
+            )
         folder = PRESETS_DIR / name_or_dir
         info = storage.read_metadata(folder)
         if not info.get("trained", True):
             raise FileNotFoundError(
-                f"{name_or_dir} ships without weights: it was not trained here "
-                f"({info.get('note', 'its data set is not available')}). Train it with "
-                f"`keras-pmm train {name_or_dir} --data-dir DIR --output OUT` (DIR holding the "
-                f"{PRESETS[name_or_dir].data.name} IDX files), then "
-                "`keras_pmm.zoo.load('OUT')`."
+                f"{name_or_dir} ships without weights: it was not trained "
+                f"here ({info.get('note', 'its data set is not available')})."
+                f" Train it with `keras-pmm train {name_or_dir} --data-dir DIR"
+                f" --output OUT` (DIR holding the {preset.data.name} IDX "
+                "files), then `keras_pmm.zoo.load('OUT')`."
             )
-        return storage.load(folder)
+        return storage.load(folder, model_class)
     folder = pathlib.Path(name_or_dir).expanduser()
     if folder.is_dir() and (folder / storage.METADATA_FILE).is_file():
-        return storage.load(folder)
+        return storage.load(folder, model_class)
     raise _unknown(name_or_dir)
+
+
+def _registered_name(cls):
+    import keras
+
+    return keras.saving.get_registered_name(cls)

@@ -1,7 +1,8 @@
 """The main job: evaluate every trained preset and classify the bundled samples.
 
-The samples are a few images of the official test sets, saved as PNG by
-`make_samples` under `zoo/samples/<dataset>_test_<index>_<label>.png`.
+The samples are a few images of the official test sets, saved as PNG under
+`zoo/samples/<dataset>_test_<index>_<label>.png` by the maintainer tool
+`tools/make_samples.py`.
 """
 
 import pathlib
@@ -12,37 +13,9 @@ import numpy as np
 
 from keras_pmm.zoo import evaluation
 from keras_pmm.zoo import images
-from keras_pmm.zoo import storage
 from keras_pmm.zoo.registry import PRESETS
 
 SAMPLES_DIR = pathlib.Path(__file__).resolve().parent / "samples"
-SAMPLE_INDICES = (0, 1, 2, 3, 4, 5)
-
-
-def make_samples(data_dir=None, folder=SAMPLES_DIR):
-    """Saves `SAMPLE_INDICES` of each trained preset's test set as PNG files."""
-    folder = pathlib.Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in sorted(PRESETS):
-        preset = PRESETS[name]
-        if not storage.read_metadata(_presets_dir() / name)["trained"]:
-            continue
-        _, (x_test, y_test) = preset.data.load(data_dir)
-        for index in SAMPLE_INDICES:
-            path = (
-                folder
-                / f"{preset.dataset}_test_{index:04d}_{int(y_test[index])}.png"
-            )
-            keras.utils.save_img(path, x_test[index][..., None], scale=False)
-            written.append(path)
-    return written
-
-
-def _presets_dir():
-    from keras_pmm import zoo
-
-    return zoo.PRESETS_DIR
 
 
 def samples():
@@ -70,7 +43,7 @@ def format_table(rows):
 
 
 def run(data_dir=None, print_fn=print):
-    """Loads the presets, evaluates them, classifies the samples; returns the figures.
+    """Evaluates every trained preset and classifies the samples.
 
     Returns:
         dict: preset name -> {"accuracy", "card_accuracy", "samples_correct",

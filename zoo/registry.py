@@ -1,4 +1,4 @@
-"""The zoo's presets: what each model is, which data it learns and its recipe."""
+"""The zoo's presets: each model, the data it learns and its recipe."""
 
 import dataclasses
 
@@ -29,13 +29,14 @@ class Recipe:
 
 @dataclasses.dataclass(frozen=True)
 class DataSet:
-    """A labelled image data set the zoo trains on."""
+    """A labelled image data set the zoo trains on.
+
+    `loader(data_dir)` returns ((x_train, y_train), (x_test, y_test)).
+    """
 
     name: str
     class_names: tuple
-    loader: (
-        object  # callable(data_dir) -> ((x_train, y_train), (x_test, y_test))
-    )
+    loader: object
 
     def load(self, data_dir=None):
         return self.loader(data_dir)
@@ -58,29 +59,53 @@ DATASETS = {
 
 @dataclasses.dataclass(frozen=True)
 class Preset:
-    """A named model of the zoo.
+    """Everything the zoo knows about a preset before it is trained.
+
+    The one place a preset's facts live: `keras-pmm train` builds the model
+    from `model_class(**arguments)` and trains it with `recipe`; the shipped
+    `config.json` must equal that model's config (a test checks it); and
+    `keras_pmm.zoo.metadata` adds `dataset`, `class_names`, `description`,
+    `target` (and `note` when no weights ship) from here to the measured
+    figures of `metadata.json`, which therefore does not repeat them.
 
     Attributes:
         name: the preset's name (`keras_pmm.zoo.load(name)`).
+        model_class: the Keras model class (a `keras_pmm.models` model).
+        arguments: keyword arguments of `model_class`, besides
+            `num_classes` (the data set's class count).
         dataset: key of `DATASETS`.
         description: one line for `keras-pmm zoo list`.
-        model: keyword arguments of `model_class`.
         recipe: the training recipe.
         target: the accuracy / size goal the preset answers to.
-        model_class: the Keras model class built from `model`.
+        note: why no weights ship (empty for a trained preset).
     """
 
     name: str
+    model_class: type
+    arguments: dict
     dataset: str
     description: str
-    model: dict
     recipe: Recipe
     target: str
-    model_class: type = ImagePMMClassifier
+    note: str = ""
 
     @property
     def data(self):
+        """The preset's `DataSet`."""
         return DATASETS[self.dataset]
+
+    @property
+    def facts(self):
+        """The metadata entries that come from the registry, not a run."""
+        facts = {
+            "dataset": self.data.name,
+            "class_names": list(self.data.class_names),
+            "description": self.description,
+            "target": self.target,
+        }
+        if self.note:
+            facts["note"] = self.note
+        return facts
 
     def build(self, **overrides):
         """A fresh, untrained model of this preset (compiled with defaults).
@@ -90,11 +115,11 @@ class Preset:
         """
         return self.model_class(
             num_classes=len(self.data.class_names),
-            **{**self.model, **overrides},
+            **{**self.arguments, **overrides},
         )
 
 
-# The hybrid presets share one architecture (21,267 parameters for 10 classes).
+# The hybrid presets share one architecture (21,267 parameters, 10 classes).
 HYBRID_ARCHITECTURE = dict(conv_filters=(16, 32, 32), features=16, n=10, r=2)
 
 PRESETS = {
@@ -102,10 +127,11 @@ PRESETS = {
     for preset in (
         Preset(
             name="pmm_mnist",
+            model_class=ImagePMMClassifier,
             dataset="mnist",
-            description="Pure PMM digit classifier (deskewed images, block Gram encoding, "
-            "per-class Hamiltonians)",
-            model=dict(
+            description="Pure PMM digit classifier (deskewed images, block "
+            "Gram encoding, per-class Hamiltonians)",
+            arguments=dict(
                 n=12,
                 hamiltonian_size=6,
                 r=2,
@@ -124,10 +150,11 @@ PRESETS = {
         ),
         Preset(
             name="pmm_fashion_mnist",
+            model_class=ImagePMMClassifier,
             dataset="fashion_mnist",
-            description="Pure PMM clothing classifier (square-root pixel intensities, block Gram "
-            "encoding, per-class Hamiltonians)",
-            model=dict(
+            description="Pure PMM clothing classifier (square-root pixel "
+            "intensities, block Gram encoding, per-class Hamiltonians)",
+            arguments=dict(
                 n=12,
                 hamiltonian_size=7,
                 r=2,
@@ -135,9 +162,9 @@ PRESETS = {
                 block_shape=(7, 7),
                 intensity_exponent=0.5,
             ),
-            # Seed 2 had the best validation accuracy of seeds 0, 1, 2 (88.80%, 88.60%,
-            # 89.30%, each on the validation split its own seed carves; their test
-            # accuracies 87.89%, 88.21%, 88.26%).
+            # Seed 2 had the best validation accuracy of seeds 0, 1, 2
+            # (88.80%, 88.60%, 89.30%, each on the validation split its own
+            # seed carves; their test accuracies 87.89%, 88.21%, 88.26%).
             recipe=Recipe(
                 epochs=60,
                 batch_size=128,
@@ -150,9 +177,11 @@ PRESETS = {
         ),
         Preset(
             name="pmm_emnist_balanced",
+            model_class=ImagePMMClassifier,
             dataset="emnist_balanced",
-            description="Pure PMM handwritten-character classifier, 47 classes (recipe only)",
-            model=dict(n=8, hamiltonian_size=4, r=2, block_shape=(7, 7)),
+            description="Pure PMM handwritten-character classifier, 47 "
+            "classes (recipe only)",
+            arguments=dict(n=8, hamiltonian_size=4, r=2, block_shape=(7, 7)),
             recipe=Recipe(
                 epochs=30,
                 batch_size=128,
@@ -160,27 +189,31 @@ PRESETS = {
                 validation_size=10000,
             ),
             target=">= 81.6% test accuracy with <= 5,567 parameters",
+            note="EMNIST is not available on the machines this zoo was "
+            "built on, so no weights ship; the configuration and recipe are "
+            "ready for anyone who has the data.",
         ),
         Preset(
             name="pmm_hybrid_mnist",
+            model_class=HybridPMMClassifier,
             dataset="mnist",
-            description="Three small convolution stages feeding an affine AO-PMM head",
-            model=HYBRID_ARCHITECTURE,
+            description="Three small convolution stages feeding an affine "
+            "AO-PMM head",
+            arguments=HYBRID_ARCHITECTURE,
             recipe=Recipe(epochs=15, batch_size=128, learning_rate=4e-3),
             target=">= 99.0% test accuracy with <= 30,000 parameters",
-            model_class=HybridPMMClassifier,
         ),
         Preset(
             name="pmm_hybrid_fashion_mnist",
+            model_class=HybridPMMClassifier,
             dataset="fashion_mnist",
-            description="Three small convolution stages feeding an affine AO-PMM head, trained "
-            "with mirrored images",
-            model=dict(HYBRID_ARCHITECTURE, random_flip=True),
+            description="Three small convolution stages feeding an affine "
+            "AO-PMM head, trained with mirrored images",
+            arguments=dict(HYBRID_ARCHITECTURE, random_flip=True),
             recipe=Recipe(
                 epochs=25, batch_size=128, learning_rate=4e-3, patience=8
             ),
             target=">= 91.0% test accuracy with <= 30,000 parameters",
-            model_class=HybridPMMClassifier,
         ),
     )
 }

@@ -1,8 +1,8 @@
-"""A preset on disk: config, weights (sha256-checked) and metadata in one folder.
+"""A preset on disk: config, sha256-checked weights and metadata in a folder.
 
-    <folder>/config.json        the model, as `keras.saving.serialize_keras_object`
-    <folder>/model.weights.h5   its weights, without optimizer state
-    <folder>/metadata.json      figures and provenance (see `keras_pmm.zoo.metadata`)
+    <folder>/config.json       the model (`keras.saving.serialize_keras_object`)
+    <folder>/model.weights.h5  its weights, without optimizer state
+    <folder>/metadata.json     figures and provenance (`keras_pmm.zoo.metadata`)
 
 `keras-pmm train` writes this layout, the shipped presets use it, and
 `keras_pmm.zoo.load` reads it from a name or any folder.
@@ -10,11 +10,13 @@
 
 import json
 import pathlib
+import re
 
 import keras
 import numpy as np
 
 from keras_pmm.datasets.idx import sha256_of
+from keras_pmm.zoo.registry import PRESETS
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -22,27 +24,66 @@ METADATA_FILE = "metadata.json"
 
 
 def _build(model):
-    """Creates the variables of an image model by calling it on one blank image."""
+    """Creates an image model's variables by calling it on a blank image."""
     model(np.zeros((1,) + tuple(model.image_shape), "uint8"))
 
 
 def read_metadata(folder):
+    """The metadata of a preset folder, with its preset's registry facts.
+
+    `metadata.json` keeps what a run measured; the facts every run of a
+    preset shares (`Preset.facts`: data set, class names, description,
+    target) come from the registry.
+
+    Raises:
+        FileNotFoundError: the folder has no `metadata.json`.
+    """
     path = pathlib.Path(folder) / METADATA_FILE
     if not path.is_file():
         raise FileNotFoundError(
             f"No {METADATA_FILE} in {folder}: not a keras-pmm preset folder."
         )
-    return json.loads(path.read_text())
+    metadata = json.loads(path.read_text())
+    preset = PRESETS.get(metadata.get("name"))
+    return {**preset.facts, **metadata} if preset else metadata
+
+
+def _compact_json(value):
+    """Indented JSON with each list of numbers on one line."""
+    text = json.dumps(value, indent=1, sort_keys=True)
+    return _NUMBER_LIST.sub(
+        lambda match: "[" + " ".join(match.group(1).split()) + "]", text
+    )
+
+
+_NUMBER_LIST = re.compile(
+    r"\[\s*((?:-?[0-9][0-9.eE+-]*,\s*)*-?[0-9][0-9.eE+-]*)\s*\]"
+)
 
 
 def write_metadata(folder, metadata):
+    """Writes `metadata` to `folder/metadata.json`, compactly.
+
+    Entries equal to the preset's registry facts are left out (the reader
+    adds them back), and lists of numbers take one line each.
+
+    Returns:
+        The path written.
+    """
+    preset = PRESETS.get(metadata.get("name"))
+    facts = preset.facts if preset else {}
+    stored = {
+        key: value
+        for key, value in metadata.items()
+        if key not in facts or facts[key] != value
+    }
     path = pathlib.Path(folder) / METADATA_FILE
-    path.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    path.write_text(_compact_json(stored) + "\n")
     return path
 
 
 def save(model, folder, metadata):
-    """Writes `model` (config and weights, no optimizer) and `metadata` to `folder`.
+    """Writes `model` (config, weights, no optimizer) and `metadata`.
 
     The weights' sha256 and the parameter count are added to the metadata.
 
@@ -52,7 +93,8 @@ def save(model, folder, metadata):
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     # The training run's compile settings (its schedule, its backend's
-    # jit_compile) are not part of the shipped model; the recipe is in the metadata.
+    # jit_compile) are not part of the shipped model; the metadata holds the
+    # recipe.
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)
     (folder / CONFIG_FILE).write_text(
@@ -74,26 +116,35 @@ def save(model, folder, metadata):
     return metadata
 
 
-def load(folder):
+def load(folder, model_class=None):
     """Builds the model in `folder`, checks its weights' sha256 and loads them.
+
+    Args:
+        folder: a preset folder.
+        model_class: when given, the folder's model must be an instance of
+            this class (checked before anything is built).
 
     Raises:
         FileNotFoundError: a file of the layout is missing.
-        ValueError: the weights do not match the sha256 in the metadata.
+        ValueError: the weights do not match the sha256 in the metadata, or
+            the model is not a `model_class`.
     """
     folder = pathlib.Path(folder)
     metadata = read_metadata(folder)
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    if model_class is not None:
+        check_model_class(config, model_class, metadata.get("name", folder))
     weights = folder / metadata.get("weights_file", WEIGHTS_FILE)
     if not weights.is_file():
         raise FileNotFoundError(f"No weights file {weights}.")
     actual = sha256_of(weights)
     if actual != metadata["weights_sha256"]:
         raise ValueError(
-            f"The weights {weights} are corrupt or were replaced: their sha256 is {actual}, "
-            f"the metadata expects {metadata['weights_sha256']}. Reinstall keras-pmm or retrain "
+            f"The weights {weights} are corrupt or were replaced: their "
+            f"sha256 is {actual}, the metadata expects "
+            f"{metadata['weights_sha256']}. Reinstall keras-pmm or retrain "
             "the preset with `keras-pmm train`."
         )
-    config = json.loads((folder / CONFIG_FILE).read_text())
     config.pop("compile_config", None)  # older folders kept the training run's
     # Built below with a real batch: Keras' symbolic build from this entry
     # fails (with a warning) on PyTorch, whose eigh needs concrete tensors.
@@ -103,3 +154,16 @@ def load(folder):
     _build(model)
     model.load_weights(weights)
     return model
+
+
+def check_model_class(config, model_class, preset):
+    """Raises a ValueError unless `config` describes a `model_class` model."""
+    found = keras.saving.get_registered_object(config.get("registered_name"))
+    if found is None or not issubclass(found, model_class):
+        name = found.__name__ if found else config.get("class_name")
+        raise ValueError(
+            f"Preset {str(preset)!r} is a {name}, not a "
+            f"{model_class.__name__}: load it with "
+            f"`keras_pmm.models.{name}.from_preset({str(preset)!r})` or "
+            f"`keras_pmm.zoo.load({str(preset)!r})`."
+        )

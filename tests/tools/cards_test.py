@@ -5,8 +5,8 @@ import pathlib
 import pytest
 
 from keras_pmm import zoo
-from keras_pmm.zoo import cards
 from keras_pmm.zoo import storage
+from tools import cards
 
 README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
@@ -15,7 +15,7 @@ def test_readme_zoo_table_is_up_to_date():
     section = cards.readme_section(README.read_text())
     assert section is not None, "README lacks the zoo-table markers"
     assert section == cards.render_table(zoo.PRESETS_DIR), (
-        "README zoo table is stale: run `keras-pmm zoo readme`"
+        "README zoo table is stale: run `python tools/cards.py readme`"
     )
 
 
@@ -25,7 +25,7 @@ def test_card_is_up_to_date(name):
     metadata = storage.read_metadata(folder)
     assert (folder / cards.CARD_FILE).read_text() == cards.render_card(
         metadata
-    ), f"card of {name} is stale: run `keras-pmm zoo card {name}`"
+    ), f"card of {name} is stale: run `python tools/cards.py card {name}`"
     if metadata["trained"]:
         png = (folder / cards.CONFUSION_FILE).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 1000
@@ -42,7 +42,8 @@ def test_rendered_table_has_a_row_per_preset():
     [
         ("keras-pmm train pmm_mnist", "runs/pmm_mnist"),
         (
-            "keras-pmm --backend jax train pmm_mnist --output runs/other --overwrite",
+            "keras-pmm --backend jax train pmm_mnist --output runs/other "
+            "--overwrite",
             "runs/other",
         ),
         ("keras-pmm train pmm_mnist --output=/tmp/x", "/tmp/x"),

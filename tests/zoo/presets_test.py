@@ -1,0 +1,116 @@
+"""Presets through the model classes, and the registry as their one source."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_pmm import models
+from keras_pmm import zoo
+from keras_pmm.zoo import storage
+
+SHIPPED = [
+    name
+    for name in zoo.list()
+    if (zoo.PRESETS_DIR / name / "config.json").is_file()
+]
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_config_is_the_registry_model(name):
+    shipped = json.loads(
+        (zoo.PRESETS_DIR / name / storage.CONFIG_FILE).read_text()
+    )
+    model = zoo.PRESETS[name].build()
+    assert shipped["registered_name"] == keras.saving.get_registered_name(
+        type(model)
+    )
+    config = _jsonable(model.get_config())
+    # Keras numbers the default layer names of a process's models.
+    assert config.pop("name").startswith(shipped["config"].pop("name"))
+    assert shipped["config"] == config
+
+
+@pytest.mark.parametrize("name", zoo.list())
+def test_metadata_file_keeps_only_what_a_run_measured(name):
+    path = zoo.PRESETS_DIR / name / storage.METADATA_FILE
+    stored = json.loads(path.read_text())
+    facts = zoo.PRESETS[name].facts
+    assert not set(stored) & set(facts), "registry facts repeated on disk"
+    assert zoo.metadata(name) == {**facts, **stored}
+    assert path.stat().st_size < 4500  # was ~11 KB of float64 renderings
+
+
+def test_compact_metadata_round_trips(tmp_path):
+    metadata = {
+        "name": "pmm_mnist",
+        "dataset": "MNIST",  # a registry fact: left out on disk
+        "values": [[0.5, 1e-05], [0.25, 2.0]],
+        "nested": {"counts": [1, 2, 3]},
+    }
+    storage.write_metadata(tmp_path, metadata)
+    text = (tmp_path / storage.METADATA_FILE).read_text()
+    assert "MNIST" not in text and "[0.5, 1e-05]" in text
+    assert "[1, 2, 3]" in text
+    assert storage.read_metadata(tmp_path) == {
+        **zoo.PRESETS["pmm_mnist"].facts,
+        **metadata,
+    }
+
+
+@pytest.mark.parametrize(
+    "cls, name",
+    [
+        (models.ImagePMMClassifier, "pmm_mnist"),
+        (models.HybridPMMClassifier, "pmm_hybrid_mnist"),
+    ],
+)
+def test_from_preset_on_the_model_class(cls, name):
+    model = cls.from_preset(name)
+    assert type(model) is cls and model.compiled
+    reference = zoo.load(name)
+    for left, right in zip(model.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(left, right)
+
+
+def test_from_preset_reads_a_folder(tmp_path):
+    import shutil
+
+    folder = tmp_path / "mine"
+    shutil.copytree(zoo.PRESETS_DIR / "pmm_mnist", folder)
+    model = models.ImagePMMClassifier.from_preset(str(folder))
+    assert model.count_params() == zoo.metadata("pmm_mnist")["parameters"]
+    with pytest.raises(ValueError, match="is a ImagePMMClassifier, not a "):
+        models.HybridPMMClassifier.from_preset(folder)
+
+
+@pytest.mark.parametrize(
+    "cls, name, found",
+    [
+        (models.HybridPMMClassifier, "pmm_mnist", "ImagePMMClassifier"),
+        (models.ImagePMMClassifier, "pmm_hybrid_mnist", "HybridPMMClassifier"),
+        (models.PMMRegressor, "pmm_mnist", "ImagePMMClassifier"),
+        (models.PMMClassifier, "pmm_emnist_balanced", "ImagePMMClassifier"),
+    ],
+)
+def test_from_preset_refuses_a_preset_of_another_class(cls, name, found):
+    with pytest.raises(ValueError) as info:
+        cls.from_preset(name)
+    message = str(info.value)
+    assert f"is a {found}, not a {cls.__name__}" in message
+    assert f"{found}.from_preset('{name}')" in message
+
+
+def test_from_preset_on_the_base_loads_any_preset():
+    model = models.PMMTask.from_preset("pmm_hybrid_mnist")
+    assert isinstance(model, models.HybridPMMClassifier)
+
+
+def test_from_preset_of_an_unknown_name_lists_the_presets():
+    with pytest.raises(ValueError, match="Unknown preset 'mnist'.*pmm_mnist"):
+        models.ImagePMMClassifier.from_preset("mnist")
