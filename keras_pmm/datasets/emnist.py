@@ -148,8 +148,8 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
         RuntimeError: the download failed (for example offline).
 
     Example:
-    >>> (x_train, y_train), _ = load_emnist("letters", "~/data")  # doctest: +SKIP
-    >>> SPLITS["letters"].class_names[y_train[0]]  # doctest: +SKIP
+    >>> from keras_pmm.datasets import EMNIST_SPLITS
+    >>> EMNIST_SPLITS["letters"].class_names[22]  # label 22 of a letters set
     'Ww'
     """
     facts = SPLITS[_validation.check_choice(split, "split", tuple(SPLITS))]

@@ -64,7 +64,10 @@ def load_mnist(data_dir=None):
         `((x_train, y_train), (x_test, y_test))` as numpy uint8 arrays.
 
     Example:
-    >>> (x_train, y_train), (x_test, y_test) = load_mnist("../shared/datasets")
+    >>> from keras_pmm.datasets import load_mnist
+    >>> (x_train, y_train), (x_test, y_test) = load_mnist()
+    >>> x_train.shape, x_train.dtype, y_test.shape
+    ((60000, 28, 28), dtype('uint8'), (10000,))
     """
     import keras
 

@@ -20,8 +20,12 @@ def to_tf_dataset(
         `tf.data.Dataset` of `images` or `(images, labels)` batches.
 
     Example:
-    >>> (x, y), _ = load_mnist("../shared/datasets")  # doctest: +SKIP
-    >>> model.fit(to_tf_dataset(x, y, shuffle=True, seed=0), epochs=1)  # doctest: +SKIP
+    >>> import numpy as np
+    >>> from keras_pmm.datasets import to_tf_dataset
+    >>> images, labels = np.zeros((10, 28, 28), "uint8"), np.arange(10)
+    >>> dataset = to_tf_dataset(images, labels, batch_size=4, shuffle=True)
+    >>> [tuple(x.shape) for x, y in dataset]
+    [(4, 28, 28), (4, 28, 28), (2, 28, 28)]
     """
     from keras_pmm import _validation
 

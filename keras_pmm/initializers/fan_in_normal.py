@@ -24,7 +24,10 @@ class FanInNormal(keras.initializers.RandomNormal):
             `keras.initializers.RandomNormal`.
 
     Example:
+    >>> from keras_pmm.initializers import FanInNormal
     >>> weights = FanInNormal(seed=1)(shape=(3, 4, 16))  # stddev 1/4
+    >>> tuple(weights.shape)
+    (3, 4, 16)
     """
 
     def __init__(self, scale=1.0, fan_in_axis=-1, seed=None):

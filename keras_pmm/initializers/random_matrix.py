@@ -69,7 +69,10 @@ class GOE(_GaussianEnsemble):
             radius of about 2 * scale whatever p is.
 
     Example:
-    >>> weights = GOE(scale=0.5, seed=1)(shape=(3, 10))  # three 4 x 4 matrices
+    >>> from keras_pmm.initializers import GOE
+    >>> weights = GOE(scale=0.5, seed=1)(shape=(3, 10))  # three 4 x 4
+    >>> tuple(weights.shape)
+    (3, 10)
     """
 
     field = "real"
@@ -97,7 +100,10 @@ class GUE(_GaussianEnsemble):
         fan_in_axis: None or an axis to divide `scale` by sqrt of, as for `GOE`.
 
     Example:
+    >>> from keras_pmm.initializers import GUE
     >>> weights = GUE(scale=1.0, seed=1)(shape=(16,))  # one 4 x 4 matrix
+    >>> tuple(weights.shape)
+    (16,)
     """
 
     field = "complex"

@@ -55,8 +55,10 @@ class AffineHermitian(keras.layers.Layer):
         (batch, ..., n, n) Hermitian matrices (complex for `field="complex"`).
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.layers import AffineHermitian
     >>> layer = AffineHermitian(n=4)
-    >>> layer(np.zeros((2, 3), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 3), "float32")).shape)
     (2, 4, 4)
 
     References:

@@ -44,8 +44,10 @@ class BlockGramEncoder(keras.layers.Layer):
         (batch, n, n) symmetric PSD matrices.
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.layers import BlockGramEncoder
     >>> encoder = BlockGramEncoder(n=6, block_shape=(7, 7))
-    >>> encoder(np.ones((2, 28, 28), "float32")).shape
+    >>> tuple(encoder(np.ones((2, 28, 28), "float32")).shape)
     (2, 6, 6)
     """
 

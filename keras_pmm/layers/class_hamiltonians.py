@@ -34,8 +34,10 @@ class ClassHamiltonians(keras.layers.Layer):
         (batch, C, m, m) symmetric matrices.
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.layers import ClassHamiltonians
     >>> layer = ClassHamiltonians(num_classes=10)
-    >>> layer(np.zeros((2, 5, 5), "float32")).shape
+    >>> tuple(layer(np.zeros((2, 5, 5), "float32")).shape)
     (2, 10, 5, 5)
     """
 

@@ -47,6 +47,9 @@ class Deskew(keras.layers.Layer):
             with known H and W.
 
     Example:
+    >>> import keras
+    >>> import numpy as np
+    >>> from keras_pmm.layers import Deskew
     >>> slanted = np.eye(8, dtype="float32")[None]  # a 45-degree stroke
     >>> upright = Deskew()(slanted)
     >>> np.round(keras.ops.convert_to_numpy(upright)[0].sum(axis=0), 3)

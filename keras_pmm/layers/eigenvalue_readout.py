@@ -37,8 +37,10 @@ class EigenvalueReadout(keras.layers.Layer):
         (batch, ..., r), or (batch, ..., units).
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.layers import EigenvalueReadout
     >>> readout = EigenvalueReadout(r=2)
-    >>> readout(np.diag([3.0, 1.0, 2.0]).astype("float32")[None]).shape
+    >>> tuple(readout(np.diag([3.0, 1.0, 2.0]).astype("float32")[None]).shape)
     (1, 2)
     """
 

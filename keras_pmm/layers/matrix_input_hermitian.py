@@ -43,8 +43,10 @@ class MatrixInputHermitian(keras.layers.Layer):
         (batch, ..., n, n) Hermitian matrices.
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.layers import MatrixInputHermitian
     >>> layer = MatrixInputHermitian(n=3)
-    >>> layer(np.eye(2, dtype="float32")[None]).shape
+    >>> tuple(layer(np.eye(2, dtype="float32")[None]).shape)
     (1, 3, 3)
     """
 

@@ -127,8 +127,10 @@ class ObservableReadout(keras.layers.Layer):
         (batch, ..., units).
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.layers import ObservableReadout
     >>> readout = ObservableReadout(units=3, r=2)
-    >>> readout(np.diag([3.0, 1.0, 2.0]).astype("float32")[None]).shape
+    >>> tuple(readout(np.diag([3.0, 1.0, 2.0]).astype("float32")[None]).shape)
     (1, 3)
 
     References:

@@ -134,6 +134,7 @@ def eigh(
 
     Example:
     >>> import numpy as np
+    >>> from keras_pmm.linalg import eigh
     >>> values, vectors = eigh(np.diag([3.0, 1.0, 2.0]).astype("float32"))
     >>> np.asarray(values).tolist()
     [1.0, 2.0, 3.0]

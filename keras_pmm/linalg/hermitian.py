@@ -35,6 +35,7 @@ def packed_size(n, field="real"):
         The packed length as a Python int.
 
     Example:
+    >>> from keras_pmm.linalg import packed_size
     >>> packed_size(4), packed_size(4, "complex")
     (10, 16)
     """
@@ -94,6 +95,8 @@ def hermitian_from_packed(packed, field="real"):
         Tensor of shape (..., n, n).
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.linalg import hermitian_from_packed
     >>> h = hermitian_from_packed(np.array([1.0, 2.0, 3.0]))
     >>> np.asarray(h).tolist()
     [[1.0, 3.0], [3.0, 2.0]]

@@ -112,6 +112,8 @@ class HybridPMMClassifier(PMMClassifierTask):
         (batch, num_classes) class probabilities.
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.models import HybridPMMClassifier
     >>> model = HybridPMMClassifier(num_classes=10)
     >>> model.count_params()
     16403

@@ -59,6 +59,8 @@ class ImagePMMClassifier(PMMClassifierTask):
         inputs: (batch, H, W) or (batch, H, W, 1) images, uint8 or float.
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.models import ImagePMMClassifier
     >>> model = ImagePMMClassifier(num_classes=10, n=4)
     >>> model.predict(np.zeros((2, 28, 28), "uint8"), verbose=0).shape
     (2, 10)

@@ -29,6 +29,8 @@ class PMMClassifier(AffinePMMTask, PMMClassifierTask):
         **kwargs: `keras.Model` arguments.
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.models import PMMClassifier
     >>> model = PMMClassifier(num_classes=3, n=4, r=2)
     >>> model.predict(np.zeros((2, 5), "float32"), verbose=0).shape
     (2, 3)

@@ -38,9 +38,13 @@ class PMMRegressor(AffinePMMTask):
         **kwargs: `keras.Model` arguments (name, dtype).
 
     Example:
+    >>> import numpy as np
+    >>> from keras_pmm.models import PMMRegressor
     >>> x = np.linspace(-1, 1, 64, dtype="float32")[:, None]
     >>> model = PMMRegressor(n=4, r=2)
     >>> history = model.fit(x, np.sin(3 * x), epochs=1, verbose=0)
+    >>> model.count_params()  # built by fit, from the 1 feature
+    51
 
     References:
         Cook et al., "Parametric matrix models", Nat. Commun. 16, 5929 (2025).
