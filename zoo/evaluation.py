@@ -1,4 +1,4 @@
-"""Evaluation of a preset: accuracy, per-class accuracy, confusion matrix, latency."""
+"""A preset's test figures: accuracy, per class, confusion matrix, latency."""
 
 import statistics
 import time
@@ -7,7 +7,7 @@ import numpy as np
 
 
 def confusion_matrix(labels, predictions, num_classes):
-    """(num_classes, num_classes) counts; rows are true classes, columns predictions."""
+    """(num_classes, num_classes) counts: rows true, columns predicted."""
     matrix = np.zeros((num_classes, num_classes), dtype="int64")
     np.add.at(
         matrix,
@@ -40,7 +40,7 @@ def evaluate(model, x, y, num_classes, batch_size=1000):
 
 
 def predict_latency(model, images, batch_size, repeats=20, warmup=3):
-    """Median seconds per image of `model.predict` on batches of `batch_size`."""
+    """Median seconds per image of `model.predict` on `batch_size` batches."""
     batch = np.resize(images, (batch_size,) + images.shape[1:])
     timings = []
     for index in range(warmup + repeats):

@@ -1,4 +1,4 @@
-"""Reading user images for prediction: PNG/JPEG/.npy to (n, 28, 28) grey 0..255."""
+"""User images for prediction: PNG/JPEG/.npy to (n, 28, 28) grey 0..255."""
 
 import pathlib
 
@@ -8,7 +8,7 @@ IMAGE_SIZE = (28, 28)
 
 
 def _maybe_invert(images, invert):
-    """The data sets are light strokes on black; flip dark-on-light input when asked."""
+    """The data sets are light strokes on black; flip dark-on-light input."""
     if invert == "no":
         return images
     if invert == "yes":
@@ -58,7 +58,8 @@ def read_images(path, invert="auto"):
             array = array[None]
         if array.ndim != 3 or array.shape[1:] != IMAGE_SIZE:
             raise ValueError(
-                f"{path} holds an array of shape {original_shape}; expected (28, 28), (28, 28, 1) "
+                f"{path} holds an array of shape {original_shape}; expected "
+                "(28, 28), (28, 28, 1) "
                 "or (n, 28, 28) grey images."
             )
         if not np.issubdtype(array.dtype, np.number) or not np.all(
@@ -80,7 +81,8 @@ def read_images(path, invert="auto"):
             Exception
         ) as error:  # PIL raises several kinds for unreadable files
             raise ValueError(
-                f"Cannot read {path} as an image ({type(error).__name__}: {error}); give a PNG, "
+                f"Cannot read {path} as an image ({type(error).__name__}: "
+                f"{error}); give a PNG, "
                 "JPEG or .npy file."
             ) from error
         images = keras.utils.img_to_array(image, dtype="float32")[None, :, :, 0]

@@ -35,7 +35,7 @@ def recipe_optimizer(recipe, steps_per_epoch):
 
 
 def split_validation(x, y, size, seed):
-    """Carves a seeded random validation set of `size` examples from the training set."""
+    """Carves a seeded random validation set of `size` training examples."""
     if not 0 < size < len(x):
         raise ValueError(
             f"validation_size must be in 1..{len(x) - 1}. Received: {size}"
@@ -54,7 +54,7 @@ def count_correct(model, x, y, batch_size=1000):
 
 
 def prepare_devices(devices):
-    """On TensorFlow, splits the CPU into `devices` logical devices if there are no GPUs.
+    """On TensorFlow without GPUs, splits the CPU into `devices` logical ones.
 
     Must run before TensorFlow's runtime starts (`train` calls it first).
 
@@ -77,7 +77,8 @@ def prepare_devices(devices):
             )
         except RuntimeError as error:
             raise RuntimeError(
-                f"Cannot split the CPU into {devices} devices after TensorFlow started; "
+                f"Cannot split the CPU into {devices} devices after TensorFlow "
+                "started; "
                 "call keras_pmm.zoo.training.prepare_devices first thing."
             ) from error
     return "CPU"
@@ -85,7 +86,7 @@ def prepare_devices(devices):
 
 @contextlib.contextmanager
 def data_parallel(devices):
-    """Replicates training over `devices` CPUs/accelerators with the backend's own engine.
+    """Replicates training over `devices` devices with the backend's engine.
 
     JAX: `keras.distribution.DataParallel`; TensorFlow:
     `tf.distribute.MirroredStrategy`. PyTorch has no such engine in Keras.
@@ -99,8 +100,10 @@ def data_parallel(devices):
         available = keras.distribution.list_devices()
         if len(available) < devices:
             raise RuntimeError(
-                f"{devices} devices requested but JAX sees {len(available)}. On a CPU, start "
-                f"with XLA_FLAGS=--xla_force_host_platform_device_count={devices} (the "
+                f"{devices} devices requested but JAX sees {len(available)}. "
+                "On a CPU, start "
+                "with XLA_FLAGS=--xla_force_host_platform_device_count="
+                f"{devices} (the "
                 "keras-pmm CLI sets it for you)."
             )
         previous = keras.distribution.distribution()
@@ -123,12 +126,13 @@ def data_parallel(devices):
             yield
     else:
         raise ValueError(
-            f"Data-parallel training needs the jax or tensorflow backend, not {backend!r}."
+            "Data-parallel training needs the jax or tensorflow backend, not "
+            f"{backend!r}."
         )
 
 
 def _training_solver(devices):
-    """LAPACK, except for JAX data-parallel training on CPU devices: Jacobi there.
+    """LAPACK, except for JAX data-parallel training on CPUs: Jacobi there.
 
     jaxlib's CPU eigh splits large batches over the same thread pool that runs
     each virtual device; with as many devices as cores, every pool thread ends
@@ -150,7 +154,7 @@ def _trim(array, devices):
 
 
 def _replica_count():
-    """Devices the current distribution (JAX) or strategy (TensorFlow) trains on."""
+    """Devices of the current distribution (JAX) or strategy (TensorFlow)."""
     if keras.backend.backend() == "jax":
         distribution = keras.distribution.distribution()
         return (
@@ -166,7 +170,7 @@ def _replica_count():
 
 
 class _RunRecord(keras.callbacks.Callback):
-    """Keeps `run.json` beside the checkpoints: best validation epoch, epochs done, time spent.
+    """Keeps `run.json` beside the checkpoints: best epoch, epochs, time spent.
 
     It survives interruptions, so a resumed run still knows its best epoch so
     far and its total wall time.
@@ -223,19 +227,20 @@ def train(
 
     Keras' progress bar shows each epoch; a checkpoint is written after every
     epoch (`BackupAndRestore`), so running the same command again after an
-    interruption resumes where it stopped. Early stopping watches the accuracy
-    on a validation split carved from the training set (never the test set),
-    from the second half of the epochs on;
-    the best validation epoch's weights are kept and evaluated on the test set.
+    interruption resumes where it stopped. Early stopping watches the
+    accuracy on a validation split carved from the training set (never the
+    test set), from the second half of the epochs on; the best validation
+    epoch's weights are kept and evaluated on the test set.
 
     Args:
         name: a preset from `keras_pmm.zoo.list()`.
-        data_dir: folder of the data set's IDX files (else `KERAS_PMM_DATA_DIR`,
-            else download).
+        data_dir: folder of the data set's IDX files (else
+            `KERAS_PMM_DATA_DIR`, else download).
         output: folder to write (default `runs/<name>`).
         epochs: override the recipe's epoch count.
         seed: override the recipe's seed.
-        devices: train data-parallel over this many devices (JAX, TensorFlow).
+        devices: train data-parallel over this many devices (JAX,
+            TensorFlow).
         max_train_examples: train on only the first examples (quick runs).
         overwrite: start over when `output` holds a finished run.
         verbose: 1 for a progress bar, 2 for one line per epoch, 0 silent.
@@ -244,50 +249,136 @@ def train(
 
     Returns:
         The metadata written to `output/metadata.json`.
+
+    Raises:
+        ValueError: unknown preset, or a batch that does not split over
+            `devices`.
+        FileExistsError: `output` holds a finished run and `overwrite` is
+            False.
+    """
+    preset = preset_with_overrides(name, epochs=epochs, seed=seed)
+    if devices and devices > 1 and keras.backend.backend() == "tensorflow":
+        prepare_devices(devices)  # before TensorFlow's runtime starts
+    output = pathlib.Path(output or os.path.join("runs", name))
+    checkpoints = prepare_output(output, name, overwrite)
+    fit_data, validation_data, test_data = load_splits(
+        preset, data_dir, max_train_examples, devices
+    )
+    record = _RunRecord(checkpoints / RUN_RECORD)
+    model, solver, replicas = fit_recipe(
+        preset,
+        fit_data,
+        validation_data,
+        checkpoints,
+        record,
+        devices,
+        verbose,
+        callbacks,
+    )
+    model = best_model(preset, model, checkpoints / BEST_WEIGHTS, solver)
+    correct = count_correct(model, *test_data)
+    metadata = run_metadata(
+        preset,
+        record.state,
+        correct=correct,
+        test_size=len(test_data[1]),
+        train_examples=len(fit_data[0]),
+        command=command,
+        solver=solver,
+        devices=replicas,
+    )
+    return storage.save(model, output, metadata)
+
+
+def preset_with_overrides(name, epochs=None, seed=None):
+    """The registry's preset `name`, its recipe's epochs and seed replaced.
+
+    Raises:
+        ValueError: unknown preset.
     """
     if name not in PRESETS:
         raise ValueError(
-            f"Unknown preset {name!r}. Known presets: {', '.join(sorted(PRESETS))}."
+            f"Unknown preset {name!r}. Known presets: "
+            f"{', '.join(sorted(PRESETS))}."
         )
     preset = PRESETS[name]
-    recipe = preset.recipe
-    if epochs is not None:
-        recipe = dataclasses.replace(recipe, epochs=epochs)
-    if seed is not None:
-        recipe = dataclasses.replace(recipe, seed=seed)
-    if devices and devices > 1 and keras.backend.backend() == "tensorflow":
-        prepare_devices(devices)
-    output = pathlib.Path(output or os.path.join("runs", name))
+    overrides = {
+        key: value
+        for key, value in (("epochs", epochs), ("seed", seed))
+        if value is not None
+    }
+    recipe = dataclasses.replace(preset.recipe, **overrides)
+    return dataclasses.replace(preset, recipe=recipe)
+
+
+def prepare_output(output, name, overwrite):
+    """Creates `output/checkpoints`; refuses to overwrite a finished run.
+
+    A folder with checkpoints but no final metadata is an interrupted run:
+    it is kept, and training resumes from it.
+
+    Returns:
+        The checkpoint folder.
+    """
     checkpoints = output / CHECKPOINT_DIR
-    if (output / storage.METADATA_FILE).is_file() and not (
-        checkpoints / "backup"
-    ).exists():
+    finished = (output / storage.METADATA_FILE).is_file()
+    if finished and not (checkpoints / "backup").exists():
         if not overwrite:
             raise FileExistsError(
-                f"{output} already holds a finished run of {name}. Pass overwrite=True "
-                "(--overwrite) to train again from scratch, or choose another output."
+                f"{output} already holds a finished run of {name}. Pass "
+                "overwrite=True (--overwrite) to train again from scratch, "
+                "or choose another output."
             )
         shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True, exist_ok=True)
+    return checkpoints
 
-    (x_train, y_train), (x_test, y_test) = preset.data.load(data_dir)
-    (x_fit, y_fit), (x_val, y_val) = split_validation(
+
+def load_splits(preset, data_dir, max_train_examples=None, devices=None):
+    """The fit, validation and test sets of a run, as (x, y) pairs.
+
+    The validation set is carved from the training set with the recipe's
+    seed; with `devices`, every set is trimmed to split evenly over them.
+    """
+    recipe = preset.recipe
+    (x_train, y_train), test_data = preset.data.load(data_dir)
+    fit_data, validation_data = split_validation(
         x_train, y_train, recipe.validation_size, recipe.seed
     )
     if max_train_examples:
-        x_fit, y_fit = x_fit[:max_train_examples], y_fit[:max_train_examples]
+        fit_data = tuple(part[:max_train_examples] for part in fit_data)
     if devices and devices > 1:
         # Every batch, the last included, must split evenly over the devices.
         if recipe.batch_size % devices:
             raise ValueError(
-                f"The batch size {recipe.batch_size} does not split over {devices} devices."
+                f"The batch size {recipe.batch_size} does not split over "
+                f"{devices} devices."
             )
-        x_fit, y_fit = _trim(x_fit, devices), _trim(y_fit, devices)
-        x_val, y_val = _trim(x_val, devices), _trim(y_val, devices)
-    keras.utils.set_random_seed(recipe.seed)
+        fit_data = tuple(_trim(part, devices) for part in fit_data)
+        validation_data = tuple(
+            _trim(part, devices) for part in validation_data
+        )
+    return fit_data, validation_data, test_data
 
-    best_path = checkpoints / BEST_WEIGHTS
-    run_record = _RunRecord(checkpoints / RUN_RECORD)
+
+def fit_recipe(
+    preset,
+    fit_data,
+    validation_data,
+    checkpoints,
+    record,
+    devices=None,
+    verbose=1,
+    callbacks=(),
+):
+    """Builds the preset's model and fits it by its recipe, resumably.
+
+    Returns:
+        (model, eigensolver it trained with, number of replicas).
+    """
+    recipe = preset.recipe
+    keras.utils.set_random_seed(recipe.seed)
+    x_fit, y_fit = fit_data
     steps_per_epoch = -(-len(x_fit) // recipe.batch_size)
     solver = _training_solver(devices)
     with data_parallel(devices):
@@ -297,17 +388,18 @@ def train(
         callbacks = [
             keras.callbacks.BackupAndRestore(checkpoints / "backup"),
             keras.callbacks.ModelCheckpoint(
-                best_path,
+                checkpoints / BEST_WEIGHTS,
                 monitor="val_accuracy",
                 mode="max",
                 save_best_only=True,
                 save_weights_only=True,
-                initial_value_threshold=run_record.state["val_accuracy"],
+                initial_value_threshold=record.state["val_accuracy"],
             ),
-            run_record,
-            # Not before half the cosine schedule: while the learning rate is high,
-            # validation accuracy jumps by points between epochs, and one lucky early
-            # epoch must not stop a run that would have gone on improving.
+            record,
+            # Not before half the cosine schedule: while the learning rate
+            # is high, validation accuracy jumps by points between epochs,
+            # and one lucky early epoch must not stop a run that would have
+            # gone on improving.
             keras.callbacks.EarlyStopping(
                 monitor="val_accuracy",
                 mode="max",
@@ -320,41 +412,56 @@ def train(
         model.fit(
             x_fit,
             y_fit,
-            validation_data=(x_val, y_val),
+            validation_data=validation_data,
             epochs=recipe.epochs,
             batch_size=recipe.batch_size,
             callbacks=callbacks,
             verbose=verbose,
         )
-    model.load_weights(best_path)
-    if solver != "lapack":  # the shipped model diagonalises with LAPACK again
-        trained, model = model, preset.build()
-        model(x_fit[:1])
-        model.set_weights(trained.get_weights())
-    state = run_record.state
-    correct = count_correct(model, x_test, y_test)
-    metadata = {
-        "name": name,
-        "dataset": preset.data.name,
-        "class_names": list(preset.data.class_names),
-        "description": preset.description,
-        "target": preset.target,
+    return model, solver, replicas
+
+
+def best_model(preset, model, best_weights, solver):
+    """The model with its best validation epoch's weights, on LAPACK."""
+    model.load_weights(best_weights)
+    if solver == "lapack":
+        return model
+    # The shipped model diagonalises with LAPACK again.
+    shipped = preset.build()
+    shipped(np.zeros((1,) + tuple(shipped.image_shape), "uint8"))
+    shipped.set_weights(model.get_weights())
+    return shipped
+
+
+def run_metadata(
+    preset,
+    state,
+    correct,
+    test_size,
+    train_examples,
+    command=None,
+    solver="lapack",
+    devices=1,
+):
+    """The provenance and figures of a finished run, for `metadata.json`."""
+    return {
+        "name": preset.name,
+        **preset.facts,
         "trained": True,
-        "test_accuracy": correct / len(y_test),
+        "test_accuracy": correct / test_size,
         "test_correct": correct,
-        "test_size": int(len(y_test)),
+        "test_size": int(test_size),
         "validation_accuracy": state["val_accuracy"],
         "best_epoch": state["best_epoch"],
         "epochs_run": state["epochs_done"],
-        "train_examples": int(len(x_fit)),
-        "recipe": dataclasses.asdict(recipe),
-        "training_command": command or f"keras-pmm train {name}",
+        "train_examples": int(train_examples),
+        "recipe": dataclasses.asdict(preset.recipe),
+        "training_command": command or f"keras-pmm train {preset.name}",
         "training_date": datetime.date.today().isoformat(),
         "training_wall_time_s": round(state["wall_time_s"], 1),
         "backend": keras.backend.backend(),
-        "devices": replicas,
+        "devices": devices,
         "training_eigensolver": solver,
         "keras_version": keras.__version__,
         "python": sys.version.split()[0],
     }
-    return storage.save(model, output, metadata)

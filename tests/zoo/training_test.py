@@ -1,4 +1,4 @@
-"""`keras-pmm train`: validation split, checkpoints, resume, early stopping, data parallel."""
+"""`keras-pmm train`: validation split, resume, early stop, data parallel."""
 
 import dataclasses
 import json
@@ -102,7 +102,8 @@ def test_early_stopping_on_a_flat_validation_accuracy(
         max_train_examples=256,
         verbose=0,
     )
-    # Watched from epoch 6 // 2 = 3 (0-based) on: epoch 4 sets the bar, epoch 5 misses it.
+    # Watched from epoch 6 // 2 = 3 (0-based) on: epoch 4 sets the bar,
+    # epoch 5 misses it.
     assert metadata["epochs_run"] == 5 and metadata["best_epoch"] == 1
 
 
@@ -113,7 +114,8 @@ def test_unknown_preset():
 
 @pytest.mark.skipif(
     keras.backend.backend() != "torch",
-    reason="checks the error of the torch backend, which has no data-parallel engine in Keras",
+    reason="checks the error of the torch backend, which has no "
+    "data-parallel engine in Keras",
 )
 def test_torch_has_no_data_parallel_engine(tmp_path, data_dir):
     with pytest.raises(ValueError, match="needs the jax or tensorflow backend"):
@@ -133,7 +135,7 @@ def test_torch_has_no_data_parallel_engine(tmp_path, data_dir):
     reason="Keras has no data-parallel engine for the torch backend",
 )
 def test_data_parallel_over_two_virtual_cpu_devices(tmp_path, data_dir):
-    """DataParallel (JAX) / MirroredStrategy (TensorFlow) through the CLI, in a fresh process."""
+    """DataParallel (JAX) / MirroredStrategy (TF) via the CLI, fresh process."""
     env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
     result = subprocess.run(
         [

@@ -82,7 +82,7 @@ def test_preset_maps_raw_images_to_probabilities(name, data_dir):
 
 @pytest.mark.parametrize("name", TRAINED)
 def test_same_probabilities_on_every_backend(name, data_dir):
-    """Reference probabilities of the first 32 test images, recorded by `keras-pmm zoo card`."""
+    """Probabilities of the first 32 test images, recorded by tools/cards.py."""
     reference = np.asarray(
         zoo.metadata(name)["evaluation"]["reference_probabilities"]
     )
@@ -195,7 +195,7 @@ def test_trained_model_ships_without_its_optimizer_state(tmp_path):
 @pytest.mark.large
 @pytest.mark.parametrize("name", TRAINED)
 def test_full_test_set_matches_the_card(name, data_dir):
-    """Shipped weights on the whole official test set give the card's figures."""
+    """Shipped weights on the whole official test set give the card figures."""
     from keras_pmm.zoo import evaluation
 
     card = zoo.metadata(name)["evaluation"]
