@@ -1,4 +1,4 @@
-"""Working precision, and the one place that works around Keras ops that lower it.
+"""Working precision, and the one workaround for Keras ops that lower it.
 
 Measured with Keras 3.15 (DESIGN.md section 6): `ops.view_as_complex` returns
 complex64 for float64 parts on every backend; `ops.matmul` returns complex64
@@ -60,7 +60,7 @@ def machine_epsilon(dtype):
 
 
 def complex_from_parts(real, imag):
-    """real + i imag, complex128 when the parts are float64 (complex64 otherwise)."""
+    """real + i imag: complex128 for float64 parts, complex64 otherwise."""
     if dtype_of(real) != "float64":
         return ops.view_as_complex(ops.stack([real, imag], axis=-1))
     unit = ops.convert_to_tensor(np.complex128(1j), dtype="complex128")
@@ -90,7 +90,7 @@ def einsum(spec, left, right):
 
 
 def matmul(left, right):
-    """`ops.matmul` (batched, broadcasting) that keeps float64 and complex128."""
+    """`ops.matmul` (batched, broadcasting), keeping float64 and complex128."""
     if not _is_wide(left, right):
         return ops.matmul(left, right)
     return einsum("...ij,...jk->...ik", left, right)

@@ -36,7 +36,7 @@ def check_num_classes(value):
 
 
 def check_positive(value, name):
-    """Raises unless `value` is a number > 0 (NaN fails); returns it as a float."""
+    """Raises unless `value` is a number > 0 (NaN fails); returns a float."""
     if not value > 0:
         raise ValueError(
             f"`{name}` must be positive. Received: {name}={value!r}"
@@ -48,7 +48,8 @@ def check_choice(value, name, choices):
     """Raises unless `value` is one of `choices`."""
     if value not in choices:
         raise ValueError(
-            f"`{name}` must be one of {sorted(choices)}. Received: {name}={value!r}"
+            f"`{name}` must be one of {sorted(choices)}. Received: "
+            f"{name}={value!r}"
         )
     return value
 
@@ -58,7 +59,8 @@ def check_square(shape, name):
     shape = tuple(shape)
     if len(shape) < 2:
         raise ValueError(
-            f"`{name}` must have shape (..., n, n). Received: {name}.shape={shape}"
+            f"`{name}` must have shape (..., n, n). Received: "
+            f"{name}.shape={shape}"
         )
     rows, cols = shape[-2], shape[-1]
     if rows is not None and cols is not None and rows != cols:
@@ -75,7 +77,7 @@ def is_array_like(x):
 
 
 def static_shape(x):
-    """The static shape of `x` as a tuple, or None where even its rank is unknown.
+    """The static shape of `x` as a tuple, or None if even its rank is unknown.
 
     TensorFlow relaxes the traced input signature when `predict` meets a
     second input rank, so the rank can be unknown inside `call`.
@@ -97,14 +99,14 @@ def check_image_shape(input_shape, owner):
         shape = shape[:-1]
     if shape is None or len(shape) != 3 or shape[1] is None or shape[2] is None:
         raise ValueError(
-            f"{owner} expects images of shape (batch, H, W) or (batch, H, W, 1) "
-            f"with known H and W. Received: input_shape={input_shape}"
+            f"{owner} expects images of shape (batch, H, W) or (batch, H, W, "
+            f"1) with known H and W. Received: input_shape={input_shape}"
         )
     return shape[1], shape[2]
 
 
 def check_image_batch_shape(shape, image_shape, owner):
-    """Raises unless `shape` is (batch, H, W) or (batch, H, W, 1) for `image_shape`.
+    """Raises unless `shape` is (batch, H, W[, 1]) with (H, W) = `image_shape`.
 
     Unknown dimensions pass, and so does an unknown rank (None): traced
     shapes are checked as far as they are known.
@@ -120,9 +122,10 @@ def check_image_batch_shape(shape, image_shape, owner):
     )
     if not matches:
         raise ValueError(
-            f"{owner} expects a batch of images shaped (batch, {height}, {width}) or "
-            f"(batch, {height}, {width}, 1); a single image needs a batch axis, "
-            f"e.g. image[None]. Received: shape={shape}"
+            f"{owner} expects a batch of images shaped (batch, {height}, "
+            f"{width}) or "
+            f"(batch, {height}, {width}, 1); a single image needs a batch "
+            f"axis, e.g. image[None]. Received: shape={shape}"
         )
 
 
@@ -141,8 +144,8 @@ def check_non_negative(x, name):
     if values.size and values.min() < 0:
         raise ValueError(
             f"`{name}` must be non-negative (raw pixel intensities), but "
-            f"{int((values < 0).sum())} of its {values.size} entries are negative "
-            f"(smallest {values.min()!r})."
+            f"{int((values < 0).sum())} of its {values.size} entries are "
+            f"negative (smallest {values.min()!r})."
         )
 
 
@@ -153,8 +156,8 @@ def _check_finite_values(values, name):
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"`{name}` must be finite, but {int(bad.sum())} of its {values.size} "
-            f"entries are NaN or inf (first at index {first}: "
+            f"`{name}` must be finite, but {int(bad.sum())} of its "
+            f"{values.size} entries are NaN or inf (first at index {first}: "
             f"{values[first]!r})."
         )
 
@@ -189,6 +192,6 @@ def check_hermitian(x, name, rtol=None):
     if deviation > rtol * max(scale, 1e-30):
         kind = "Hermitian" if np.iscomplexobj(values) else "symmetric"
         raise ValueError(
-            f"`{name}` must be {kind}: max |{name} - {name}^H| = {deviation:.3g} "
-            f"exceeds rtol * max |{name}| = {rtol * scale:.3g}."
+            f"`{name}` must be {kind}: max |{name} - {name}^H| = "
+            f"{deviation:.3g} exceeds rtol * max |{name}| = {rtol * scale:.3g}."
         )

@@ -32,7 +32,8 @@ def policy_scope(policy):
         keras.config.set_dtype_policy(previous)
 
 
-L = packed_size  # parameters of one packed matrix: L(n) real, L(n, "complex") complex
+# Parameters of one packed matrix: L(n) real, L(n, "complex") complex.
+L = packed_size
 
 
 def _features(batch, p):
@@ -315,7 +316,7 @@ class TestConformance(TestCase):
     @pytest.mark.parametrize("policy", MIXED_POLICIES)
     @pytest.mark.parametrize("case", LAYER_CASES, ids=lambda c: c.name)
     def test_layer_under_mixed_precision(self, case, policy):
-        """Finite outputs in the policy's compute dtype, eager and in a fitted model."""
+        """Finite outputs in the policy's compute dtype, eager and fitted."""
         expected_dtype = (
             case.dtype if "complex" in case.dtype else policy.split("_")[1]
         )
@@ -354,7 +355,7 @@ class TestConformance(TestCase):
     @pytest.mark.parametrize("policy", MIXED_POLICIES)
     @pytest.mark.parametrize("case", MODEL_CASES, ids=lambda c: c.name)
     def test_model_under_mixed_precision(self, case, policy):
-        """Eager call, predict and fit: finite, in the policy's compute dtype."""
+        """Eager call, predict and fit: finite, in the compute dtype."""
         with policy_scope(policy):
             model = case.make()
             outputs = model(case.x[:1])

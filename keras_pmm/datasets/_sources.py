@@ -18,7 +18,7 @@ def data_dir_from(data_dir):
 
 
 def find_folder(name, files, base, subfolders):
-    """The first of `base/<subfolder>` and `base` that holds every one of `files`.
+    """The first of `base/<subfolder>` and `base` that holds all of `files`.
 
     Raises:
         FileNotFoundError: naming every folder searched and the files sought.
@@ -30,8 +30,8 @@ def find_folder(name, files, base, subfolders):
     looked = " or ".join(str(folder) for folder in candidates)
     raise FileNotFoundError(
         f"No {name} IDX files in {looked} (looked for {', '.join(files)}). "
-        f"Pass data_dir= or set {DATA_DIR_VARIABLE} to a folder that holds them, "
-        "or unset both to download."
+        f"Pass data_dir= or set {DATA_DIR_VARIABLE} to a folder that holds "
+        "them, or unset both to download."
     )
 
 

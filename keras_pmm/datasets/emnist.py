@@ -79,7 +79,7 @@ SPLITS = {
 
 
 def emnist_files(split):
-    """File names of a split: train images, train labels, test images, test labels."""
+    """A split's files: train images and labels, test images and labels."""
     return tuple(
         f"emnist-{split}-{part}-{kind}-ubyte.gz"
         for part in ("train", "test")
@@ -126,9 +126,10 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
     | mnist | 10 | 60,000 | 10,000 |
 
     Sources, in order: `data_dir`, then the `KERAS_PMM_DATA_DIR` environment
-    variable (the files `emnist-<split>-{train,test}-{images-idx3,labels-idx1}-ubyte.gz`
-    directly inside, or in an `emnist/` or `emnist/gzip/` subfolder), then the
-    NIST release (561 MB, checked against its SHA-256 by `keras.utils.get_file`).
+    variable (the files
+    `emnist-<split>-{train,test}-{images-idx3,labels-idx1}-ubyte.gz` directly
+    inside, or in an `emnist/` or `emnist/gzip/` subfolder), then the NIST
+    release (561 MB, checked against its SHA-256 by `keras.utils.get_file`).
     Offline, the download fails within seconds.
 
     Args:
@@ -186,7 +187,8 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
     (x_train, y_train, x_test, y_test) = arrays
     if len(x_train) != len(y_train) or len(x_test) != len(y_test):
         raise ValueError(
-            f"EMNIST {split} in {folder}: {len(x_train)} train images but {len(y_train)} "
+            f"EMNIST {split} in {folder}: {len(x_train)} train images but "
+            f"{len(y_train)} "
             f"labels, {len(x_test)} test images but {len(y_test)} labels."
         )
     labels = []
@@ -194,8 +196,10 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
         y = y.astype("int64") - facts.label_offset
         if y.size and (y.min() < 0 or y.max() >= facts.num_classes):
             raise ValueError(
-                f"EMNIST {split} {name} labels in {folder} run from {y.min() + facts.label_offset} "
-                f"to {y.max() + facts.label_offset}; expected {facts.label_offset}.."
+                f"EMNIST {split} {name} labels in {folder} run from "
+                f"{y.min() + facts.label_offset} "
+                f"to {y.max() + facts.label_offset}; expected "
+                f"{facts.label_offset}.."
                 f"{facts.num_classes - 1 + facts.label_offset}."
             )
         labels.append(y.astype("uint8"))

@@ -52,9 +52,10 @@ def read_idx(path, expected_shape=None, sha256=None):
         actual = sha256_of(path)
         if actual != sha256:
             raise ValueError(
-                f"Checksum mismatch for {path}: expected sha256 {sha256}, got {actual}. "
-                "The file is corrupt or not the published release; delete it and "
-                "download it again."
+                f"Checksum mismatch for {path}: expected sha256 {sha256}, got "
+                f"{actual}. "
+                "The file is corrupt or not the published release; delete it "
+                "and download it again."
             )
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -66,8 +67,10 @@ def read_idx(path, expected_shape=None, sha256=None):
         ) from error
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise ValueError(
-            f"{path} is not an IDX file: its magic number is {raw[:4].hex() or 'empty'}, "
-            "expected 0000 followed by a type code (08 for uint8) and the number of dimensions."
+            f"{path} is not an IDX file: its magic number is "
+            f"{raw[:4].hex() or 'empty'}, "
+            "expected 0000 followed by a type code (08 for uint8) and the "
+            "number of dimensions."
         )
     dtype, ndim = _DTYPES[raw[2]], raw[3]
     header_size = 4 + 4 * ndim
@@ -81,13 +84,15 @@ def read_idx(path, expected_shape=None, sha256=None):
         or any(e is not None and e != s for e, s in zip(expected_shape, shape))
     ):
         raise ValueError(
-            f"{path} holds an array of shape {shape}, expected {tuple(expected_shape)}."
+            f"{path} holds an array of shape {shape}, expected "
+            f"{tuple(expected_shape)}."
         )
     expected_bytes = int(np.prod(shape)) * dtype.itemsize
     payload = len(raw) - header_size
     if payload != expected_bytes:
         raise ValueError(
-            f"{path} is truncated or padded: its header announces shape {shape} "
+            f"{path} is truncated or padded: its header announces shape "
+            f"{shape} "
             f"({expected_bytes} bytes of data) but it holds {payload} bytes."
         )
     return (

@@ -1,10 +1,12 @@
-"""`tf.data` pipelines over the numpy arrays the loaders return (TensorFlow only)."""
+"""`tf.data` pipelines over the loaders' numpy arrays (TensorFlow only)."""
 
 
 def to_tf_dataset(
     images, labels=None, batch_size=128, shuffle=False, seed=None
 ):
-    """Wraps numpy images (and labels) in a batched, prefetched `tf.data.Dataset`.
+    """Wraps numpy images (and labels) in a batched, prefetched dataset.
+
+    The result is a `tf.data.Dataset`.
 
     Works with any Keras backend that accepts `tf.data` in `fit` (all three
     do), but needs TensorFlow installed (`pip install keras-pmm[tensorflow]`).
@@ -34,12 +36,14 @@ def to_tf_dataset(
         import tensorflow as tf
     except ImportError as error:
         raise ImportError(
-            "to_tf_dataset needs TensorFlow: pip install 'keras-pmm[tensorflow]', or feed "
+            "to_tf_dataset needs TensorFlow: pip install "
+            "'keras-pmm[tensorflow]', or feed "
             "the numpy arrays to fit() directly."
         ) from error
     if labels is not None and len(labels) != len(images):
         raise ValueError(
-            f"images and labels differ in length: {len(images)} and {len(labels)}."
+            f"images and labels differ in length: {len(images)} and "
+            f"{len(labels)}."
         )
     dataset = tf.data.Dataset.from_tensor_slices(
         images if labels is None else (images, labels)

@@ -34,7 +34,8 @@ class FanInNormal(keras.initializers.RandomNormal):
         self.scale = _validation.check_positive(scale, "scale")
         if isinstance(fan_in_axis, bool) or not isinstance(fan_in_axis, int):
             raise ValueError(
-                f"`fan_in_axis` must be an int. Received: fan_in_axis={fan_in_axis!r}"
+                "`fan_in_axis` must be an int. Received: "
+                f"fan_in_axis={fan_in_axis!r}"
             )
         self.fan_in_axis = fan_in_axis
         super().__init__(mean=0.0, stddev=self.scale, seed=seed)

@@ -19,7 +19,8 @@ class _GaussianEnsemble(keras.initializers.Initializer):
             isinstance(fan_in_axis, bool) or not isinstance(fan_in_axis, int)
         ):
             raise ValueError(
-                f"`fan_in_axis` must be an int or None. Received: fan_in_axis={fan_in_axis!r}"
+                "`fan_in_axis` must be an int or None. Received: "
+                f"fan_in_axis={fan_in_axis!r}"
             )
         self.fan_in_axis = fan_in_axis
         self._normal = keras.initializers.RandomNormal(

@@ -65,7 +65,8 @@ class BlockGramEncoder(keras.layers.Layer):
         block_shape = tuple(block_shape)
         if len(block_shape) != 2:
             raise ValueError(
-                f"`block_shape` must be (h, w). Received: block_shape={block_shape}"
+                "`block_shape` must be (h, w). Received: "
+                f"block_shape={block_shape}"
             )
         self.block_shape = tuple(
             _validation.check_positive_int(b, "block_shape")

@@ -12,7 +12,9 @@ from keras_pmm.linalg.hermitian import packed_size
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
 class ClassHamiltonians(keras.layers.Layer):
-    """One Hamiltonian per class from a shared encoding: H_c = D_c M D_c^T + B_c.
+    """One Hamiltonian per class from a shared encoding M.
+
+    H_c = D_c M D_c^T + B_c.
 
     M is the (n x n) symmetric encoding of an input (for images, from
     `BlockGramEncoder`); each class c has its own map D_c (m x n) and
@@ -76,7 +78,8 @@ class ClassHamiltonians(keras.layers.Layer):
         n = input_shape[-1]
         if n is None:
             raise ValueError(
-                f"The input matrix size must be known. Received: input_shape={input_shape}"
+                "The input matrix size must be known. Received: "
+                f"input_shape={input_shape}"
             )
         size = self.size or n
         self.projections = self.add_weight(

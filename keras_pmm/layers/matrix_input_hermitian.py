@@ -79,7 +79,8 @@ class MatrixInputHermitian(keras.layers.Layer):
         m = input_shape[-1]
         if m is None:
             raise ValueError(
-                f"The input matrix size must be known. Received: input_shape={input_shape}"
+                "The input matrix size must be known. Received: "
+                f"input_shape={input_shape}"
             )
         parts = () if self.field == "real" else (2,)
         self.projection = self.add_weight(

@@ -54,7 +54,8 @@ def _with_perturbation_gradient(
     With E = V^H (H - stop_gradient(H)) V (zero in value, H's gradient path):
 
         lambda_k = lambda0_k + Re E_kk
-        V        = V0 + V0 (F o E),  F_ij = g_ij / (g_ij^2 + eps),  g_ij = l_j - l_i
+        V        = V0 + V0 (F o E),
+        F_ij     = g_ij / (g_ij^2 + eps),  g_ij = l_j - l_i
 
     F is the inverse level spacing 1/(l_j - l_i) broadened so that it vanishes
     instead of diverging at (near-)degenerate pairs; eps = (broadening * s)^2

@@ -118,7 +118,7 @@ def hermitian_from_packed(packed, field="real"):
 
 
 def packed_from_hermitian(matrix, field=None):
-    """Packs Hermitian matrices (numpy) into the layout of `hermitian_from_packed`.
+    """Packs Hermitian numpy matrices in the layout of `hermitian_from_packed`.
 
     Args:
         matrix: array of shape (..., n, n), real symmetric or complex Hermitian.

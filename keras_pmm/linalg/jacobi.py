@@ -85,7 +85,7 @@ def _rotate(x_p, x_q, c, s, phase):
 
 
 def _apply_to_axis(parts, p, q, inverse, c, s, phase, axis):
-    """Applies the rotations of one round to rows (axis=1) or columns (axis=2)."""
+    """Applies one round's rotations to rows (axis=1) or columns (axis=2)."""
     take_p = tuple(ops.take(x, p, axis=axis) for x in parts)
     take_q = tuple(ops.take(x, q, axis=axis) for x in parts)
     if len(parts) == 1:
@@ -160,7 +160,8 @@ def jacobi_eigh(h, sweeps=None):
     n = h.shape[-1]
     if n is None:
         raise ValueError(
-            f"The Jacobi solver needs a static matrix size. Received: h.shape={h.shape}"
+            "The Jacobi solver needs a static matrix size. Received: "
+            f"h.shape={h.shape}"
         )
     sweeps = (
         default_sweeps(n)

@@ -13,8 +13,8 @@ def check_selection(r, n, which):
     _validation.check_choice(which, "which", WHICH)
     if n is not None and r > n:
         raise ValueError(
-            f"`r` (eigenpairs to select) must be at most the matrix size n={n}. "
-            f"Received: r={r}"
+            "`r` (eigenpairs to select) must be at most the matrix size "
+            f"n={n}. Received: r={r}"
         )
     return r
 

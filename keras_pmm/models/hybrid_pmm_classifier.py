@@ -1,4 +1,4 @@
-"""Hybrid image classifier: small convolutional features, then an AO-PMM head."""
+"""Hybrid image classifier: small convolutional features, an AO-PMM head."""
 
 import keras
 from keras import ops
@@ -14,8 +14,8 @@ from keras_pmm.models.pmm_task import image_batch
 def _check_conv_filters(conv_filters):
     if isinstance(conv_filters, (int, str)) or conv_filters is None:
         raise ValueError(
-            "`conv_filters` must be a sequence of positive integers (possibly empty). "
-            f"Received: conv_filters={conv_filters!r}"
+            "`conv_filters` must be a sequence of positive integers (possibly "
+            f"empty). Received: conv_filters={conv_filters!r}"
         )
     return tuple(
         _validation.check_positive_int(filters, "conv_filters[]")
@@ -29,15 +29,18 @@ def _check_image_shape(image_shape, num_poolings):
     )
     if shape is None or len(shape) != 2:
         raise ValueError(
-            f"`image_shape` must be (height, width). Received: image_shape={image_shape!r}"
+            "`image_shape` must be (height, width). Received: "
+            f"image_shape={image_shape!r}"
         )
     shape = tuple(
         _validation.check_positive_int(d, "image_shape[]") for d in shape
     )
     if min(shape) < 2**num_poolings:
         raise ValueError(
-            f"`image_shape` must be at least 2**len(conv_filters)={2**num_poolings} on each "
-            f"side, since each convolution stage halves it. Received: image_shape={shape}"
+            "`image_shape` must be at least "
+            f"2**len(conv_filters)={2**num_poolings} on each "
+            "side, since each convolution stage halves it. Received: "
+            f"image_shape={shape}"
         )
     return shape
 
@@ -47,8 +50,8 @@ def _check_activation(feature_activation):
         keras.activations.get(feature_activation)
     except (ValueError, TypeError):
         raise ValueError(
-            "`feature_activation` must be the name of a Keras activation or None. "
-            f"Received: feature_activation={feature_activation!r}"
+            "`feature_activation` must be the name of a Keras activation or "
+            f"None. Received: feature_activation={feature_activation!r}"
         ) from None
     return feature_activation
 
@@ -159,7 +162,8 @@ class HybridPMMClassifier(PMMClassifierTask):
         self.input_scale = float(input_scale)
         if not isinstance(random_flip, bool):
             raise ValueError(
-                f"`random_flip` must be True or False. Received: {random_flip!r}"
+                "`random_flip` must be True or False. Received: "
+                f"{random_flip!r}"
             )
         self.random_flip = random_flip
         policy = self.dtype_policy

@@ -1,4 +1,4 @@
-"""Image PMM classifier: block Gram encoding, per-class Hamiltonians, decoders."""
+"""Image PMM classifier: block Gram encoding, class Hamiltonians, decoders."""
 
 import keras
 from keras import ops
@@ -167,7 +167,7 @@ class ImagePMMClassifier(PMMClassifierTask):
         return self.probabilities(logits)
 
     def check_inputs(self, x):
-        """NaN/inf are rejected; so are negative pixels when an exponent applies."""
+        """Rejects NaN/inf, and negative pixels when an exponent applies."""
         super().check_inputs(x)
         if self.intensity_exponent != 1.0:
             _validation.check_non_negative(x, "x")

@@ -22,7 +22,7 @@ class PMMRegressor(AffinePMMTask):
     Compiled with Adam(1e-2), mean squared error and mean absolute error.
 
     Parameters, for p input features and L = packed_size(n, field):
-        (p + 1) L + num_outputs * (P L + 1)   (observable, P decoders per output)
+        (p + 1) L + num_outputs * (P L + 1)   (observable, P decoders each)
         (p + 1) L + num_outputs * (r + 1)     (eigenvalue)
 
     Args:

@@ -75,7 +75,8 @@ class PMMTask(keras.Model):
         """Configures training; `"auto"` picks the task's defaults.
 
         Args:
-            optimizer: optimizer or `"auto"` for Adam at `default_learning_rate`.
+            optimizer: optimizer or `"auto"` for Adam at
+                `default_learning_rate`.
             loss: loss or `"auto"` for the task's loss.
             metrics: list of metrics or `"auto"` for the task's metrics.
             **kwargs: other `keras.Model.compile` arguments.
@@ -116,7 +117,7 @@ class PMMTask(keras.Model):
         _validation.check_finite(x, "x")
 
     def check_input_shape(self, shape):
-        """Raises a ValueError unless `shape` (None: unknown rank) fits the model."""
+        """Raises a ValueError unless `shape` (None: unknown rank) fits."""
 
     def fit(self, x=None, y=None, *args, **kwargs):
         self.check_inputs(x)
@@ -165,8 +166,8 @@ class AffinePMMTask(PMMTask):
         ):
             features = "p" if expected is None else expected
             raise ValueError(
-                f"{type(self).__name__} expects features shaped (batch, {features}). "
-                f"Received: shape={tuple(shape)}"
+                f"{type(self).__name__} expects features shaped (batch, "
+                f"{features}). Received: shape={tuple(shape)}"
             )
 
 

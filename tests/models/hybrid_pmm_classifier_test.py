@@ -1,4 +1,4 @@
-"""HybridPMMClassifier: probabilities, documented size, save/load, learning, bad arguments."""
+"""HybridPMMClassifier: probabilities, size, save/load, learning, bad args."""
 
 import keras
 import numpy as np
@@ -11,7 +11,7 @@ from tests.test_case import to_numpy
 
 
 def _bar_images(samples=96, side=8, seed=0):
-    """uint8 noise images with a bright vertical bar whose position gives the class."""
+    """uint8 noise images; a bright vertical bar's position is the class."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, size=samples).astype("int32")
     x = rng.integers(0, 40, size=(samples, side, side)).astype("uint8")

@@ -1,4 +1,7 @@
-"""What the zoo's image models accept: shapes, ranks, single images (issue 16 examples)."""
+"""What the zoo's image models accept: shapes, ranks, single images.
+
+The examples of issue 16.
+"""
 
 import re
 
@@ -47,7 +50,7 @@ def test_wrong_geometry_names_expected_and_received_shape(preset, shape):
 def test_channel_axis_and_rank_changes_give_the_same_probabilities(
     preset, test_images
 ):
-    """(n, 28, 28) then (n, 28, 28, 1), and back: TF relaxes the traced rank in between."""
+    """(n, 28, 28), (n, 28, 28, 1) and back: TF relaxes the traced rank."""
     plain = preset.predict(test_images, verbose=0)
     with_channel = preset.predict(test_images[..., None], verbose=0)
     again = preset.predict(test_images, verbose=0)
