@@ -3,19 +3,15 @@
 The public surface is `keras_pmm.layers`, `keras_pmm.models`,
 `keras_pmm.linalg`, `keras_pmm.initializers`, `keras_pmm.datasets`,
 `keras_pmm.zoo` and `keras_pmm.uq`.
+
+The subpackages are imported on first use (PEP 562), so that `import
+keras_pmm` and the `keras-pmm` command's `--help` do not start Keras and its
+backend: `keras_pmm.layers` and `from keras_pmm import layers` work as usual.
 """
 
 from keras_pmm import _subpackages
 
 _subpackages.ensure_mapped_subpackages()
-
-from keras_pmm import datasets  # noqa: E402
-from keras_pmm import initializers  # noqa: E402
-from keras_pmm import layers  # noqa: E402
-from keras_pmm import linalg  # noqa: E402
-from keras_pmm import models  # noqa: E402
-from keras_pmm import uq  # noqa: E402
-from keras_pmm import zoo  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -28,3 +24,15 @@ __all__ = [
     "uq",
     "zoo",
 ]
+
+
+def __getattr__(name):
+    if name in __all__:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
