@@ -7,7 +7,6 @@ from keras_pmm import _precision
 from keras_pmm import _validation
 from keras_pmm.linalg.eigh import METHODS
 from keras_pmm.linalg.eigh import eigh
-from keras_pmm.linalg.selection import WHICH
 from keras_pmm.linalg.selection import check_selection
 from keras_pmm.linalg.selection import select_eigenpairs
 
@@ -113,6 +112,3 @@ class EigenvalueReadout(keras.layers.Layer):
                 self.bias_initializer
             ),
         }
-
-
-__all__ = ["EigenvalueReadout", "WHICH"]
