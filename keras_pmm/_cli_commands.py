@@ -1,21 +1,30 @@
-"""The work behind each `keras-pmm` command (imported after the backend is set)."""
+"""The work behind each `keras-pmm` command (imported after the backend is set).
 
+Errors caused by what the user typed (an unknown preset, a missing file or
+data folder, an output folder in use, devices the backend cannot use) are
+raised as `UsageError` where that input is first used; `main` prints them on
+one line. Any other exception is a bug and keeps its traceback.
+"""
+
+import pathlib
 import shlex
 import sys
 
 import numpy as np
 
 
-def _percent(value):
-    from keras_pmm.zoo.cards import (
-        percent,
-    )  # imports keras: only once the backend is set
+class UsageError(Exception):
+    """A command cannot run as typed; the message says why."""
 
-    return percent(value)
+
+def _percent(value):
+    """A fraction as a percentage with two decimals: 0.9649 -> "96.49%"."""
+    return f"{100 * value:.2f}%"
 
 
 def zoo_list(args):
     from keras_pmm import zoo
+    from keras_pmm.zoo.demo import format_table
 
     rows = [
         ("preset", "data set", "parameters", "test accuracy", "description")
@@ -36,14 +45,11 @@ def zoo_list(args):
                 info["description"],
             )
         )
-    from keras_pmm.zoo.demo import format_table
-
     print(format_table(rows))
 
 
 def _folder_and_preset(name):
-    import pathlib
-
+    """The folder and `Preset` of a preset name or a trained folder."""
     from keras_pmm import zoo
     from keras_pmm.zoo import storage
 
@@ -51,71 +57,75 @@ def _folder_and_preset(name):
         return zoo.PRESETS_DIR / name, zoo.PRESETS[name]
     folder = pathlib.Path(name).expanduser()
     if not (folder / storage.METADATA_FILE).is_file():
-        raise zoo._unknown(name)
+        raise UsageError(zoo._unknown(name))
     info = storage.read_metadata(folder)
     if info.get("name") not in zoo.PRESETS:
-        raise ValueError(f"{folder} was not trained from a known preset.")
+        raise UsageError(f"{folder} was not trained from a known preset.")
     return folder, zoo.PRESETS[info["name"]]
 
 
-def zoo_evaluate(args):
+def _load_model(name):
+    """`zoo.load(name)`; a preset without weights is a usage error."""
     from keras_pmm import zoo
+
+    try:
+        return zoo.load(name)
+    except FileNotFoundError as error:  # recipe-only or incomplete folder
+        raise UsageError(error) from error
+
+
+def _load_data(data, data_dir):
+    """`data.load(data_dir)`; missing files, or offline, is a usage error."""
+    if data_dir and not pathlib.Path(data_dir).expanduser().is_dir():
+        raise UsageError(f"--data-dir {data_dir} is not a folder.")
+    try:
+        return data.load(data_dir)
+    except FileNotFoundError as error:
+        raise UsageError(error) from error
+    except RuntimeError as error:  # the data sets' "Could not download"
+        raise UsageError(error) from error
+
+
+def zoo_evaluate(args):
     from keras_pmm.zoo import evaluation
     from keras_pmm.zoo import storage
 
     folder, preset = _folder_and_preset(args.name)
-    model = zoo.load(args.name)
-    _, (x_test, y_test) = preset.data.load(args.data_dir)
+    model = _load_model(args.name)
+    _, (x_test, y_test) = _load_data(preset.data, args.data_dir)
     result = evaluation.evaluate(
         model, x_test, y_test, len(preset.data.class_names)
     )
     print(
         f"{args.name}: test accuracy {_percent(result['accuracy'])} "
-        f"({result['correct']:,} / {result['size']:,}) on {preset.data.name}, "
-        f"{model.count_params():,} parameters"
+        f"({result['correct']:,} / {result['size']:,}) on "
+        f"{preset.data.name}, {model.count_params():,} parameters"
     )
     card = storage.read_metadata(folder).get("evaluation")
     if card:
         same = card["test_correct"] == result["correct"]
         print(
             f"card:  test accuracy {_percent(card['test_accuracy'])} "
-            f"({card['test_correct']:,} / {card['test_size']:,}) on {card['backend']}: "
+            f"({card['test_correct']:,} / {card['test_size']:,}) on "
+            f"{card['backend']}: "
             + ("reproduced exactly" if same else "DIFFERS")
         )
     print(f"target: {preset.target}")
 
 
-def zoo_card(args):
-    from keras_pmm import zoo
-    from keras_pmm.zoo import cards
-    from keras_pmm.zoo import storage
+def _read_images(path, invert):
+    from keras_pmm.zoo import images
 
-    folder = args.preset_dir or zoo.PRESETS_DIR / args.name
-    metadata = storage.read_metadata(folder)
-    confusion = None
-    if metadata["trained"]:
-        metadata, confusion = cards.measure(args.name, folder, args.data_dir)
-    cards.write_card(folder, metadata, confusion)
-    print(f"wrote {folder}/{cards.CARD_FILE}")
-
-
-def zoo_readme(args):
-    from keras_pmm import zoo
-    from keras_pmm.zoo import cards
-
-    cards.update_readme("README.md", zoo.PRESETS_DIR)
-    print("updated the zoo table of README.md")
+    try:
+        return images.read_images(path, invert)
+    except (FileNotFoundError, ValueError) as error:  # no file, not an image
+        raise UsageError(error) from error
 
 
 def predict(args):
-    from keras_pmm import zoo
-    from keras_pmm.zoo import images
-
-    if args.top_k < 1:
-        raise ValueError(f"--top-k must be >= 1. Received: {args.top_k}")
     _, preset = _folder_and_preset(args.name)
-    batches = [images.read_images(path, args.invert) for path in args.files]
-    model = zoo.load(args.name)
+    batches = [_read_images(path, args.invert) for path in args.files]
+    model = _load_model(args.name)
     class_names = preset.data.class_names
     top_k = min(args.top_k, len(class_names))
     for path, batch in zip(args.files, batches):
@@ -129,11 +139,47 @@ def predict(args):
             )
 
 
+def _check_devices(devices, batch_size):
+    """Fails when the backend cannot train data-parallel over `devices`."""
+    import keras
+
+    if devices is None or devices == 1:
+        return
+    backend = keras.backend.backend()
+    if backend not in ("jax", "tensorflow"):
+        raise UsageError(
+            f"--devices {devices} needs the jax or tensorflow backend: Keras "
+            f"has no data-parallel engine for {backend}."
+        )
+    if backend == "jax":
+        available = len(keras.distribution.list_devices())
+        if available < devices:
+            raise UsageError(
+                f"--devices {devices}, but JAX sees {available} devices."
+            )
+    if batch_size % devices:
+        raise UsageError(
+            f"--devices {devices} does not split the recipe's batch size "
+            f"{batch_size} evenly."
+        )
+
+
 def train(args):
     import keras
 
+    from keras_pmm import zoo
     from keras_pmm.zoo import training
 
+    if args.name not in zoo.PRESETS:
+        raise UsageError(
+            f"Unknown preset {args.name!r}. Known presets: "
+            f"{', '.join(zoo.list())}."
+        )
+    preset = zoo.PRESETS[args.name]
+    _check_devices(args.devices, preset.recipe.batch_size)
+    # Loaded here too (a second or two), where the user's folder enters, so
+    # that a missing file later inside training shows as the bug it is.
+    _load_data(preset.data, args.data_dir)
     words = (
         sys.argv[1:]
         if sys.argv[1:] and "train" in sys.argv[1:]
@@ -142,28 +188,41 @@ def train(args):
     if "--backend" not in words:
         words = ["--backend", keras.backend.backend()] + words
     command = "keras-pmm " + " ".join(shlex.quote(word) for word in words)
-    metadata = training.train(
-        args.name,
-        data_dir=args.data_dir,
-        output=args.output,
-        epochs=args.epochs,
-        seed=args.seed,
-        devices=args.devices,
-        max_train_examples=args.max_train_examples,
-        overwrite=args.overwrite,
-        verbose=1,
-        command=command,
-    )
+    try:
+        metadata = training.train(
+            args.name,
+            data_dir=args.data_dir,
+            output=args.output,
+            epochs=args.epochs,
+            seed=args.seed,
+            devices=args.devices,
+            max_train_examples=args.max_train_examples,
+            overwrite=args.overwrite,
+            verbose=1,
+            command=command,
+        )
+    except FileExistsError as error:  # OUTPUT holds a finished run
+        raise UsageError(error) from error
     print(
         f"{args.name}: test accuracy {_percent(metadata['test_accuracy'])} "
         f"({metadata['test_correct']:,} / {metadata['test_size']:,}), "
-        f"{metadata['parameters']:,} parameters, best epoch {metadata['best_epoch']} of "
-        f"{metadata['epochs_run']}, {metadata['training_wall_time_s']:.0f} s; "
+        f"{metadata['parameters']:,} parameters, best epoch "
+        f"{metadata['best_epoch']} of {metadata['epochs_run']}, "
+        f"{metadata['training_wall_time_s']:.0f} s; "
         f"written to {args.output or 'runs/' + args.name}"
     )
 
 
 def demo(args):
+    from keras_pmm import zoo
     from keras_pmm.zoo import demo as zoo_demo
 
+    # The demo evaluates the trained presets; check their data first.
+    datasets = {
+        zoo.PRESETS[name].dataset
+        for name in zoo.list()
+        if zoo.metadata(name)["trained"]
+    }
+    for dataset in sorted(datasets):
+        _load_data(zoo.DATASETS[dataset], args.data_dir)
     zoo_demo.run(args.data_dir)

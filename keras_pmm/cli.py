@@ -1,22 +1,50 @@
-"""The `keras-pmm` command line: zoo list / evaluate / card / readme, predict, train, demo.
+"""The `keras-pmm` command line: zoo list / evaluate, predict, train, demo.
 
 Run `keras-pmm --help` or `keras-pmm COMMAND --help`. The Keras backend is
 `KERAS_BACKEND` (or `--backend`); when a flag needs a different backend or
 virtual devices, the command restarts itself with the right environment
 before Keras starts.
+
+This module imports no Keras (nor any backend) so that `--help` and argument
+errors answer at once; the commands' work lives in `_cli_commands`, imported
+once the arguments are parsed. TensorFlow's C++ logging is silenced unless
+`TF_CPP_MIN_LOG_LEVEL` is set (set it to 0 to see every message).
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
 BACKENDS = ("tensorflow", "jax", "torch")
 
+# TensorFlow's C++ log level when the user has not chosen one: 3 hides
+# INFO, WARNING and ERROR lines (such as "failed call to cuInit" on a machine
+# with CUDA libraries but no GPU); fatal errors still show.
+QUIET_TF_LOG_LEVEL = "3"
+
+
+def positive_int(text):
+    """An argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
+    return value
+
+
+def non_negative_int(text):
+    """An argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {value}")
+    return value
+
 
 def _parser():
     parser = argparse.ArgumentParser(
         prog="keras-pmm",
-        description="Pretrained Parametric Matrix Models: list, evaluate, predict, train.",
+        description="Pretrained Parametric Matrix Models: list, evaluate, "
+        "predict, train.",
     )
     parser.add_argument(
         "--backend",
@@ -30,8 +58,8 @@ def _parser():
 
     zoo = commands.add_parser(
         "zoo",
-        help="list, evaluate and document the presets",
-        description="List, evaluate and document the zoo's presets.",
+        help="list and evaluate the presets",
+        description="List and evaluate the zoo's presets.",
     )
     zoo_commands = zoo.add_subparsers(
         dest="zoo_command", required=True, metavar="ZOO_COMMAND"
@@ -44,43 +72,32 @@ def _parser():
     evaluate = zoo_commands.add_parser(
         "evaluate",
         help="test accuracy of a preset's shipped weights",
-        description="Evaluate a preset's shipped weights on its official test set.",
+        description="Evaluate a preset's shipped weights on its official "
+        "test set.",
     )
     evaluate.add_argument("name", help="preset name or preset folder")
     evaluate.add_argument(
         "--data-dir",
         default=None,
-        help="folder of IDX files (default: $KERAS_PMM_DATA_DIR, else download)",
-    )
-    card = zoo_commands.add_parser(
-        "card",
-        help="re-measure a preset and regenerate its model card",
-        description="Evaluate a preset, measure its latency and rewrite its card and PNG.",
-    )
-    card.add_argument("name", help="preset name")
-    card.add_argument("--data-dir", default=None, help="folder of IDX files")
-    card.add_argument(
-        "--preset-dir",
-        default=None,
-        help="preset folder to document (default: the shipped one)",
-    )
-    zoo_commands.add_parser(
-        "readme",
-        help="regenerate the README's zoo table",
-        description="Rewrite the zoo table of ./README.md from the metadata.",
+        help="folder of IDX files (default: $KERAS_PMM_DATA_DIR, else "
+        "download)",
     )
 
     predict = commands.add_parser(
         "predict",
         help="classify image files with a preset",
-        description="Classify PNG/JPEG images or .npy arrays (28x28 grey, 0..255) with a preset.",
+        description="Classify PNG/JPEG images or .npy arrays (28x28 grey, "
+        "0..255) with a preset.",
     )
     predict.add_argument("name", help="preset name or preset folder")
     predict.add_argument(
         "files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files"
     )
     predict.add_argument(
-        "--top-k", type=int, default=3, help="classes to print per image (3)"
+        "--top-k",
+        type=positive_int,
+        default=3,
+        help="classes to print per image (3)",
     )
     predict.add_argument(
         "--invert",
@@ -93,9 +110,10 @@ def _parser():
     train = commands.add_parser(
         "train",
         help="reproduce a preset from its recipe",
-        description="Train a preset from its recipe: progress bar, a checkpoint each epoch "
-        "(rerun the same command to resume), early stopping on a validation split "
-        "of the training set, final test evaluation.",
+        description="Train a preset from its recipe: progress bar, a "
+        "checkpoint each epoch (rerun the same command to resume), early "
+        "stopping on a validation split of the training set, final test "
+        "evaluation.",
     )
     train.add_argument("name", help="preset name")
     train.add_argument("--data-dir", default=None, help="folder of IDX files")
@@ -103,21 +121,28 @@ def _parser():
         "--output", default=None, help="folder to write (default: runs/NAME)"
     )
     train.add_argument(
-        "--epochs", type=int, default=None, help="override the recipe's epochs"
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="override the recipe's epochs",
     )
     train.add_argument(
-        "--seed", type=int, default=None, help="override the recipe's seed"
+        "--seed",
+        type=non_negative_int,
+        default=None,
+        help="override the recipe's seed (>= 0, as numpy's generators "
+        "require; 0 is a valid seed, the recipes use it)",
     )
     train.add_argument(
         "--devices",
-        type=int,
+        type=positive_int,
         default=None,
         help="data-parallel over N devices (jax, tensorflow; on a CPU it is "
         "split into N virtual devices)",
     )
     train.add_argument(
         "--max-train-examples",
-        type=int,
+        type=positive_int,
         default=None,
         help="train on only this many examples (quick runs)",
     )
@@ -130,8 +155,8 @@ def _parser():
     demo = commands.add_parser(
         "demo",
         help="evaluate every preset and classify the bundled sample images",
-        description="Load the presets, evaluate them on their test sets and classify the "
-        "bundled sample images.",
+        description="Load the presets, evaluate them on their test sets and "
+        "classify the bundled sample images.",
     )
     demo.add_argument("--data-dir", default=None, help="folder of IDX files")
     return parser
@@ -157,8 +182,35 @@ def _environment_for(args):
     }
 
 
+@contextlib.contextmanager
+def _quiet_tensorflow_logs():
+    """Silences TensorFlow's C++ logging unless `TF_CPP_MIN_LOG_LEVEL` is set.
+
+    The log level hides what TensorFlow logs once running; the lines its
+    libraries write while they load (before absl's logging starts, such as
+    "All log messages before absl::InitializeLog() ...") ignore it, so the
+    Keras import runs with the stderr file descriptor sent to /dev/null.
+    Python errors raised by the import are printed after stderr is back.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = QUIET_TF_LOG_LEVEL
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def main(argv=None):
-    """Entry point of the `keras-pmm` console script; returns the exit status."""
+    """The `keras-pmm` console script; returns the exit status."""
     from_command_line = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
@@ -171,25 +223,21 @@ def main(argv=None):
             )
         os.environ.update(missing)
         os.execv(sys.executable, [sys.executable, "-m", "keras_pmm.cli", *argv])
-    from keras_pmm import _cli_commands
+    with _quiet_tensorflow_logs():
+        import keras  # noqa: F401 - loads the backend while stderr is quiet
+
+        from keras_pmm import _cli_commands
 
     handler = {
         ("zoo", "list"): _cli_commands.zoo_list,
         ("zoo", "evaluate"): _cli_commands.zoo_evaluate,
-        ("zoo", "card"): _cli_commands.zoo_card,
-        ("zoo", "readme"): _cli_commands.zoo_readme,
         ("predict", None): _cli_commands.predict,
         ("train", None): _cli_commands.train,
         ("demo", None): _cli_commands.demo,
     }[(args.command, getattr(args, "zoo_command", None))]
     try:
         return handler(args) or 0
-    except (
-        ValueError,
-        FileNotFoundError,
-        FileExistsError,
-        RuntimeError,
-    ) as error:
+    except _cli_commands.UsageError as error:
         print(f"keras-pmm: error: {error}", file=sys.stderr)
         return 2
 
