@@ -253,7 +253,8 @@ def run_backend(backend, sizes, batch, repeats, jacobi, threads=None):
 
     if keras.backend.backend() != backend:
         raise RuntimeError(
-            f"keras was already imported with backend {keras.backend.backend()!r}; "
+            "keras was already imported with backend "
+            f"{keras.backend.backend()!r}; "
             f"run {backend!r} in a fresh process."
         )
     make_timers = {
@@ -432,7 +433,8 @@ def _parse_args(argv=None):
         "--threads",
         type=int,
         help="cap the backend's intra-op threads (default: the library's own). "
-        "On a loaded machine, 1 keeps OpenMP barriers from stalling when another "
+        "On a loaded machine, 1 keeps OpenMP barriers from stalling when "
+        "another "
         "process holds a core. numpy's BLAS pool is capped only in the "
         "per-backend subprocesses; with --backend set OMP_NUM_THREADS and "
         "OPENBLAS_NUM_THREADS yourself",

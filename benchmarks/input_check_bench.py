@@ -61,14 +61,17 @@ def main():
     entry = median_ms(lambda: model.check_inputs(tensor), args.repeats)
     per_layer = median_ms(layer_checks, args.repeats)
     print(
-        f"backend {keras.backend.backend()}, batch {args.batch}, median of {args.repeats}"
+        f"backend {keras.backend.backend()}, batch {args.batch}, median of "
+        f"{args.repeats}"
     )
     print(f"training step:               {step:8.3f} ms")
     print(
-        f"model entry check:           {entry:8.3f} ms ({100 * entry / step:.2f}% of a step)"
+        f"model entry check:           {entry:8.3f} ms "
+        f"({100 * entry / step:.2f}% of a step)"
     )
     print(
-        f"former per-layer checks:     {per_layer:8.3f} ms ({100 * per_layer / step:.2f}% of a step)"
+        f"former per-layer checks:     {per_layer:8.3f} ms "
+        f"({100 * per_layer / step:.2f}% of a step)"
     )
 
 

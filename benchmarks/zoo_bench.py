@@ -80,7 +80,8 @@ def mlp(hidden_units, num_classes=10):
 
 
 def equal_parameter_width(parameters, inputs=784, classes=10):
-    """Hidden width h whose MLP (inputs*h + h + h*classes + classes) is nearest."""
+    """Hidden width h of the MLP (inputs*h + h + h*classes + classes) nearest
+    in parameters."""
     return max(1, round((parameters - classes) / (inputs + 1 + classes)))
 
 
@@ -220,7 +221,7 @@ def accuracy(
 
 
 def shipped_points():
-    """The trained MNIST / Fashion-MNIST presets' figures (full recipes) from their metadata."""
+    """Figures of the trained MNIST / Fashion-MNIST presets, from metadata."""
     datasets = {PRESETS[name].dataset for name in PMM_SIZES}
     points = []
     for name in zoo.list():
@@ -314,7 +315,8 @@ def plot(points, epochs, path):
 
 def throughput_table(results):
     lines = [
-        "| backend | model | parameters | training samples/s | predict ms/image, batch 1 | "
+        "| backend | model | parameters | training samples/s | predict "
+        "ms/image, batch 1 | "
         "predict ms/image, batch 256 |",
         "|---|---|--:|--:|--:|--:|",
     ]
@@ -322,7 +324,8 @@ def throughput_table(results):
         for row in rows:
             lines.append(
                 f"| {backend} | {row['model']} | {row['parameters']:,} | "
-                f"{row['train_samples_per_s']:,.0f} | {row['latency_ms_batch_1']:.2f} | "
+                f"{row['train_samples_per_s']:,.0f} | "
+                f"{row['latency_ms_batch_1']:.2f} | "
                 f"{row['latency_ms_batch_256']:.3f} |"
             )
     return "\n".join(lines)
@@ -461,7 +464,8 @@ def main(argv=None):
         plot(points, args.epochs, args.plot)
         for point in points:
             print(
-                f"{point['dataset']:>14} {point['model']:<18} {point['parameters']:>7,} "
+                f"{point['dataset']:>14} {point['model']:<18} "
+                f"{point['parameters']:>7,} "
                 f"{100 * point['test_accuracy']:6.2f}%"
             )
         print(f"plot: {args.plot}")

@@ -27,8 +27,9 @@ The whole model has a few thousand parameters. This script trains it, prints
 its test accuracy and size, saves it as `.keras`, reloads it and checks that
 the reloaded model predicts exactly the same probabilities.
 
-Run it with `python tutorials/mnist_image_pmm.py` (training takes 15-40 s on a 2-core
-CPU with the TensorFlow backend), or `--fast` for a seconds-long smoke run.
+Run it with `python tutorials/mnist_image_pmm.py` (training takes 15-40 s on a
+2-core CPU with the TensorFlow backend), or `--fast` for a seconds-long smoke
+run.
 """
 
 """
@@ -65,7 +66,7 @@ RECIPE = {
 def build_model(
     num_classes, epochs, steps_per_epoch, model_settings, learning_rate
 ):
-    """An `ImagePMMClassifier` compiled with Adam and cosine learning-rate decay."""
+    """An `ImagePMMClassifier` compiled with Adam and a cosine-decayed rate."""
     model = keras_pmm.models.ImagePMMClassifier(
         num_classes=num_classes, **model_settings
     )
@@ -156,10 +157,12 @@ def main(argv=None):
     after = reloaded.predict(x_test[:1000], batch_size=500, verbose=0)
     if not np.array_equal(before, after):
         raise SystemExit(
-            f"Reloaded model differs: max |diff| = {np.abs(before - after).max():.3g}"
+            "Reloaded model differs: max |diff| = "
+            f"{np.abs(before - after).max():.3g}"
         )
     print(
-        f"saved to:       {path} (reloaded: identical predictions on 1,000 images)"
+        f"saved to:       {path} (reloaded: identical predictions on 1,000 "
+        "images)"
     )
     return accuracy
 
