@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 KERAS_PMM_DATA_DIR ?= $(wildcard $(abspath ../shared/datasets))
 export KERAS_PMM_DATA_DIR
 
-.PHONY: demo test benchmark
+.PHONY: demo test lint benchmark
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: $(VENV)/.installed
 	KERAS_BACKEND=tensorflow $(VENV)/bin/keras-pmm demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed lint
 	@set -e; for backend in $(BACKENDS); do \
 		echo "=== KERAS_BACKEND=$$backend ==="; \
 		KERAS_BACKEND=$$backend $(PY) -m pytest -n 2 --durations=10 -m "large or not large" $(PYTEST_ARGS); \
 	done
+
+# Keras's ruff settings (pyproject.toml): lint and formatting, code and
+# the README's code blocks.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmarks/eigh_bench.py
