@@ -1,10 +1,12 @@
 """Shared helpers of the keras-pmm test suite (the `TestCase` of STYLE.md)."""
 
+import json
 import os
 import tempfile
 
 import keras
 import numpy as np
+import pytest
 from keras import ops
 
 
@@ -14,7 +16,10 @@ def to_numpy(x):
 
 
 def random_hermitian(shape, field="real", seed=0, dtype=None):
-    """Random real symmetric / complex Hermitian numpy matrices of `shape` (..., n, n)."""
+    """Random real symmetric / complex Hermitian numpy matrices.
+
+    `shape` is (..., n, n).
+    """
     rng = np.random.default_rng(seed)
     a = rng.normal(size=shape)
     if field == "complex":
@@ -24,7 +29,7 @@ def random_hermitian(shape, field="real", seed=0, dtype=None):
 
 
 def with_spectrum(eigenvalues, seed=0, field="real"):
-    """Q diag(eigenvalues) Q^H for a random orthogonal/unitary Q (numpy float64)."""
+    """Q diag(eigenvalues) Q^H, Q random orthogonal/unitary (numpy float64)."""
     eigenvalues = np.asarray(eigenvalues, dtype="float64")
     n = eigenvalues.shape[-1]
     rng = np.random.default_rng(seed)
@@ -58,7 +63,7 @@ def gradient(function, x):
 
 @keras.saving.register_keras_serializable(package="keras_pmm_tests")
 class _RealFeatures(keras.layers.Layer):
-    """Flattens any (possibly complex) tensor into real features, for fit tests."""
+    """Flattens any (possibly complex) tensor into real features to fit."""
 
     def call(self, inputs):
         flat = ops.reshape(inputs, (-1, int(np.prod(inputs.shape[1:]))))
@@ -67,11 +72,56 @@ class _RealFeatures(keras.layers.Layer):
         return flat
 
 
+def _to_json(value):
+    """Sorted JSON of a config, tuples told apart from lists (as in Keras)."""
+
+    def encode(item):
+        if isinstance(item, tuple):
+            return {"__tuple__": [encode(e) for e in item]}
+        if isinstance(item, list):
+            return [encode(e) for e in item]
+        if isinstance(item, dict):
+            return {key: encode(e) for key, e in item.items()}
+        return item
+
+    return json.dumps(encode(value), sort_keys=True, indent=1)
+
+
+def _from_json(text):
+    def decode(item):
+        if isinstance(item, dict) and set(item) == {"__tuple__"}:
+            return tuple(item["__tuple__"])
+        return item
+
+    return json.loads(text, object_hook=decode)
+
+
+def _public_dir(instance):
+    return set(dir(instance)) - {"__annotations__"}
+
+
 class TestCase:
-    """Common checks for every keras-pmm layer and model."""
+    """Common checks for every keras-pmm layer and model.
+
+    Test classes derive from it and are collected by pytest as plain
+    classes (not `unittest`), one instance per test.
+    """
+
+    @pytest.fixture(autouse=True)
+    def _remove_temp_dirs(self):
+        """Deletes the folders of `get_temp_dir` once the test is over."""
+        yield
+        for folder in self.__dict__.pop("_temp_dirs", []):
+            folder.cleanup()
+
+    def get_temp_dir(self):
+        """A fresh folder, deleted with its contents after the test."""
+        folder = tempfile.TemporaryDirectory(prefix="keras_pmm_test_")
+        self.__dict__.setdefault("_temp_dirs", []).append(folder)
+        return folder.name
 
     def save_and_load(self, model):
-        path = os.path.join(tempfile.mkdtemp(), "model.keras")
+        path = os.path.join(self.get_temp_dir(), "model.keras")
         model.save(path)
         return keras.saving.load_model(path)
 
@@ -88,7 +138,8 @@ class TestCase:
         expected_num_params,
         expected_dtype="float32",
     ):
-        """Symbolic and eager shapes, parameters, config, one fit step, .keras round trip."""
+        """Symbolic and eager shapes, parameters, config, one fit step and a
+        .keras round trip."""
         batch_shape = input_data.shape
         layer = make_layer()
         symbolic = layer(
@@ -139,7 +190,8 @@ class TestCase:
     def run_model_test(
         self, make_model, x, y, expected_output_shape, expected_num_params
     ):
-        """Compiled defaults, one fit step, parameters, config and .keras round trip."""
+        """Compiled defaults, one fit step, parameters, config and a .keras
+        round trip."""
         model = make_model()
         assert model.compiled
         history = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
@@ -159,3 +211,75 @@ class TestCase:
         )
         reloaded.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
         return model
+
+    def run_class_serialization_test(self, instance, custom_objects=None):
+        """`get_config`/`from_config` and `serialize_keras_object`/
+        `deserialize_keras_object` (through JSON) both give back the same
+        config and the same attribute names (`dir`), as Keras's TestCase
+        checks. Pass an instance whose attributes do not depend on `build`
+        (an unbuilt layer). Returns the deserialized instance.
+        """
+        config_json = _to_json(instance.get_config())
+        names = _public_dir(instance)
+        with keras.saving.custom_object_scope(custom_objects or {}):
+            revived = type(instance).from_config(instance.get_config())
+        assert _to_json(revived.get_config()) == config_json
+        assert _public_dir(revived) == names
+
+        serialized = _to_json(keras.saving.serialize_keras_object(instance))
+        with keras.saving.custom_object_scope(custom_objects or {}):
+            revived = keras.saving.deserialize_keras_object(
+                _from_json(serialized)
+            )
+        assert type(revived) is type(instance)
+        assert _to_json(revived.get_config()) == config_json
+        assert _public_dir(revived) == names
+        return revived
+
+    def run_mixed_precision_test(
+        self, make, input_data, policy, expected_dtype=None, tolerance=None
+    ):
+        """`make(dtype=policy)` under a mixed-precision policy, as Keras's
+        `run_layer_test` checks it, plus values.
+
+        Eager and symbolic outputs come in the policy's compute dtype (or
+        `expected_dtype`, e.g. for complex outputs) and are finite; every
+        float variable stays float32. With `tolerance`, the outputs match
+        those of `make(dtype="float32")` holding the same weights to
+        `rtol=tolerance` and `atol=tolerance * max|reference|`.
+        Returns the outputs as numpy (complex128 or float32).
+        """
+        policy = keras.dtype_policies.get(policy)
+        expected_dtype = expected_dtype or policy.compute_dtype
+        instance = make(dtype=policy.name)
+        outputs = instance(input_data)
+        dtype = keras.backend.standardize_dtype(outputs.dtype)
+        assert dtype == expected_dtype, (
+            f"{policy.name}: eager output is {dtype}, not {expected_dtype}"
+        )
+        symbolic = instance(
+            keras.Input(input_data.shape[1:], dtype=input_data.dtype)
+        )
+        dtype = keras.backend.standardize_dtype(symbolic.dtype)
+        assert dtype == expected_dtype, (
+            f"{policy.name}: symbolic output is {dtype}, not {expected_dtype}"
+        )
+        wide = "complex128" if "complex" in expected_dtype else "float32"
+        outputs = to_numpy(outputs).astype(wide)
+        assert np.all(np.isfinite(outputs)), f"{policy.name}: not finite"
+        for weight in instance.weights:
+            dtype = keras.backend.standardize_dtype(weight.dtype)
+            if "float" in dtype:
+                assert dtype == "float32", f"{weight.path} is {dtype}"
+        if tolerance is not None:
+            reference = make(dtype="float32")
+            reference(input_data)
+            reference.set_weights(instance.get_weights())
+            expected = to_numpy(reference(input_data))
+            np.testing.assert_allclose(
+                outputs,
+                expected,
+                rtol=tolerance,
+                atol=tolerance * np.abs(expected).max(),
+            )
+        return outputs
