@@ -95,7 +95,9 @@ def test_fit_on_numpy_reduces_the_loss(name):
 
 @pytest.mark.parametrize("name", sorted(MODEL_CASES))
 def test_fit_on_tf_data(name):
-    # tf.data pipelines feed every Keras backend, not only TensorFlow.
+    # tf.data pipelines feed every Keras backend, not only TensorFlow. That
+    # training reduces the loss is test_fit_on_numpy_reduces_the_loss's job:
+    # one epoch shows the pipeline reaches fit and evaluate.
     tf = pytest.importorskip(
         "tensorflow", reason="tf.data needs the tensorflow extra"
     )
@@ -106,8 +108,9 @@ def test_fit_on_tf_data(name):
         tf.data.Dataset.from_tensor_slices((x, y)).shuffle(64, seed=0).batch(32)
     )
     before = model.evaluate(dataset, verbose=0)[0]
-    model.fit(dataset, epochs=8, verbose=0)
-    assert model.evaluate(dataset, verbose=0)[0] < 0.8 * before
+    history = model.fit(dataset, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.evaluate(dataset, verbose=0)[0] != before  # weights moved
 
 
 def test_classifier_outputs_are_probabilities():
