@@ -1,4 +1,5 @@
-"""The zoo benchmark's pieces: equal-parameter MLP, timing callback, plot, table.
+"""The zoo benchmark's pieces: equal-parameter MLP, timing callback, plot,
+table.
 
 Timings themselves are never asserted here (speed belongs in benchmarks/).
 """
@@ -104,7 +105,7 @@ def test_plot_and_table(zoo_bench, tmp_path):
 
 
 def test_committed_results_match_the_readme():
-    """The README's benchmark figures are those of the committed results file."""
+    """The README's benchmark figures are those of the committed results."""
     results = json.loads(
         (ROOT / "benchmarks" / "results" / "zoo_bench.json").read_text()
     )

@@ -76,7 +76,8 @@ def test_regression_pmm_fits_a_gaussian_bump_on_a_10x10_grid():
         np.mean((model.predict(between, verbose=0) - bump(between)) ** 2)
     )
     print(
-        f"Gaussian bump: grid MSE {mse:.2e}, off-grid MSE {off_grid_mse:.2e}, {model.count_params()} parameters"
+        f"Gaussian bump: grid MSE {mse:.2e}, off-grid MSE "
+        f"{off_grid_mse:.2e}, {model.count_params()} parameters"
     )
     assert mse < 1e-4
     assert off_grid_mse < 1e-3

@@ -1,4 +1,7 @@
-"""EMNIST loader on IDX files written in EMNIST's own layout (no EMNIST data here)."""
+"""EMNIST loader on IDX files written in EMNIST's own layout.
+
+No EMNIST data is needed: the files are written here.
+"""
 
 import zipfile
 
@@ -16,7 +19,8 @@ from tests.datasets.idx_writer import write_idx
 
 
 def _upright_images(count, seed=0):
-    """Images with an asymmetric mark (a bar in the top rows, left half) so orientation shows."""
+    """Images with an asymmetric mark (a bar in the top rows, left half),
+    so that orientation shows."""
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 50, size=(count, 28, 28), dtype="uint8")
     images[:, :3, :10] = 255
@@ -31,7 +35,8 @@ def _write_split(
     train_images=None,
     test_images=None,
 ):
-    """Writes a split as EMNIST stores it: images transposed, labels offset (letters 1..26)."""
+    """Writes a split as EMNIST stores it: images transposed, labels offset
+    (letters 1..26)."""
     folder.mkdir(parents=True, exist_ok=True)
     offset = SPLITS[split].label_offset
     train_images = (
@@ -234,7 +239,8 @@ def test_offline_fails_at_once_without_calling_the_downloader(monkeypatch):
 def test_download_path_unpacks_the_split_from_the_release_zip(
     tmp_path, monkeypatch
 ):
-    """The NIST zip layout (gzip/<file>), fetched through a stand-in for get_file."""
+    """The NIST zip layout (gzip/<file>), fetched through a stand-in for
+    get_file."""
     monkeypatch.delenv(_sources.DATA_DIR_VARIABLE, raising=False)
     staging = tmp_path / "staging"
     train_images, _ = _write_split(staging, "letters", [4, 5], [6])

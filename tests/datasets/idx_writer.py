@@ -15,7 +15,8 @@ _TYPE_CODES = {
 
 
 def idx_bytes(array):
-    """The IDX encoding of `array`: magic number, big-endian dimensions, big-endian data."""
+    """The IDX encoding of `array`: magic number, big-endian dimensions,
+    big-endian data."""
     array = np.asarray(array)
     header = bytes([0, 0, _TYPE_CODES[array.dtype.name], array.ndim])
     header += b"".join(int(size).to_bytes(4, "big") for size in array.shape)
@@ -23,7 +24,8 @@ def idx_bytes(array):
 
 
 def write_idx(path, array_or_bytes):
-    """Writes an array (or raw bytes) to `path`, gzipped when the name ends in `.gz`."""
+    """Writes an array (or raw bytes) to `path`, gzipped when the name ends
+    in `.gz`."""
     data = (
         array_or_bytes
         if isinstance(array_or_bytes, bytes)

@@ -1,4 +1,5 @@
-"""MNIST / Fashion-MNIST loaders: real files, folder layouts, env variable, download path."""
+"""MNIST / Fashion-MNIST loaders: real files, folder layouts, environment
+variable, download path."""
 
 import os
 
@@ -20,8 +21,9 @@ FILES = (
     "t10k-labels-idx1-ubyte.gz",
 )
 
-# name, loader, keras download module, subfolder, published facts of the real release:
-# first five train / test labels and the class counts of each split.
+# name, loader, keras download module, subfolder, published facts of the
+# real release: first five train / test labels and the class counts of each
+# split.
 DATASETS = [
     pytest.param(
         load_mnist,
@@ -57,7 +59,8 @@ LOADERS = [
 
 @pytest.fixture
 def no_download(monkeypatch):
-    """Replaces both Keras downloads by a function that records calls and fails the test."""
+    """Replaces both Keras downloads by a function that records calls and
+    fails the test."""
     calls = []
 
     def refuse():
@@ -70,7 +73,8 @@ def no_download(monkeypatch):
 
 
 def _fake_folder(folder, n_train=4, n_test=2):
-    """Small, valid IDX files under the canonical names (their sha256 is not the published one)."""
+    """Small, valid IDX files under the canonical names (their sha256 is not
+    the published one)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for file, n, images in zip(

@@ -10,7 +10,8 @@ from tests.test_case import with_spectrum
 
 
 def unpack(packed, field="real"):
-    """Reference unpacking of [diag | upper] / [diag | Re upper | Im upper], by loops."""
+    """Reference unpacking of [diag | upper] / [diag | Re upper | Im upper],
+    by loops."""
     packed = np.asarray(packed, dtype="float64")
     length = packed.shape[-1]
     n = (
@@ -138,7 +139,8 @@ def test_block_gram_encoder(normalization):
 
 
 def _deskew_reference(image):
-    """Moments by loops, then each row resampled by np.interp (zeros beyond the edges)."""
+    """Moments by loops, then each row resampled by np.interp (zeros beyond
+    the edges)."""
     height, width = image.shape
     total = image.sum()
     if total == 0:
@@ -261,7 +263,8 @@ def test_eigenvalue_readout(which, units):
 def reference_observables(
     h, packed_decoders, bias, r, which, decoder, field, centered
 ):
-    """z_k from the formulas in `ObservableReadout`'s docstring, one matrix at a time."""
+    """z_k from the formulas in `ObservableReadout`'s docstring, one matrix
+    at a time."""
     stack_shape = h.shape[1:-2]
     n = h.shape[-1]
     units = packed_decoders.shape[len(stack_shape)]
@@ -404,7 +407,8 @@ def test_eigenvalue_readout_jacobi_matches_lapack_on_degenerate_spectra():
 
 
 def test_layer_rebuilt_from_config_on_a_wider_input_gets_that_inputs_scale():
-    """Issue 16 example: build() overwrote the kernel initializer with 1/sqrt(p) of the first input."""
+    """Issue 16 example: build() overwrote the kernel initializer with
+    1/sqrt(p) of the first input."""
     narrow = layers.AffineHermitian(n=40)
     narrow(np.zeros((1, 1), "float32"))
     wide = layers.AffineHermitian.from_config(narrow.get_config())

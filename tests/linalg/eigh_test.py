@@ -1,4 +1,5 @@
-"""eigh: values and vectors against numpy, gradients, degenerate spectra, bad input."""
+"""eigh: values and vectors against numpy, gradients, degenerate spectra,
+bad input."""
 
 import numpy as np
 import pytest
@@ -46,7 +47,8 @@ def test_eigh_matches_numpy(method, field, n):
     "n", [4, 5, 8, 13, 16, 32]
 )  # odd n takes the padded path
 def test_jacobi_within_1e_5_of_lapack(field, n):
-    """DESIGN target: |l_jacobi - l_lapack| <= 1e-5 ||H||_2 in float32, n <= 32."""
+    """DESIGN target: |l_jacobi - l_lapack| <= 1e-5 ||H||_2 in float32,
+    n <= 32."""
     random = random_hermitian((32, n, n), field, seed=100 + n)
     spectrum = np.concatenate(
         [np.repeat(np.arange(1.0, n // 4 + 1), 3), np.linspace(-2, 3, n)]
@@ -218,7 +220,8 @@ def _off_diagonal_loss(method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_gradient_is_order_one_for_pairs_split_only_by_rounding(method):
-    """Issue 16 example: diag(1, 1 + 2**-23, 3), L = v_0^T D v_0, D_01 = 1 gave |dL/dh| = 1.3e4.
+    """Issue 16 example: diag(1, 1 + 2**-23, 3), L = v_0^T D v_0, D_01 = 1
+    gave |dL/dh| = 1.3e4.
 
     With b = sqrt(eps32) and s = 3, F_10 = -g / (g^2 + (b s)^2), g = 2**-23,
     and dL/dh_01 = dL/dh_10 = F_10 (the Hermitian part halves each), so
@@ -242,7 +245,8 @@ def test_gradient_is_order_one_for_pairs_split_only_by_rounding(method):
 def test_subspace_invariant_outputs_match_float64_finite_differences(
     method, gap
 ):
-    """Projector onto the two lowest eigenvectors: the broadening cancels inside the pair.
+    """Projector onto the two lowest eigenvectors: the broadening cancels
+    inside the pair.
 
     Float32 rounding of V^T W V, amplified by the largest broadened inverse
     gap 1 / (2 b s), is what remains: 1e-6 at (near-)degeneracy, 1e-5 at a
@@ -295,7 +299,8 @@ def test_subspace_invariant_outputs_match_float64_finite_differences(
     ],
 )
 def test_eigh_handles_any_finite_float32_scale(method, h, expected):
-    """Issue 16 example: Jacobi returned [0, 0] for the first and [1e19, 1e19] for the second."""
+    """Issue 16 example: Jacobi returned [0, 0] for the first and
+    [1e19, 1e19] for the second."""
     values = to_numpy(linalg.eigh(np.array(h, "float32"), method=method)[0])
     scale = np.abs(expected).max()
     np.testing.assert_allclose(values, expected, atol=1e-6 * scale)

@@ -8,7 +8,8 @@ from tests.test_case import to_numpy
 
 
 def _numpy_unpack(packed, n, field):
-    """Fills the matrix entry by entry, independently of the library's gather."""
+    """Fills the matrix entry by entry, independently of the library's
+    gather."""
     matrix = np.zeros((n, n), dtype=complex if field == "complex" else float)
     upper = [(i, j) for i in range(n) for j in range(i + 1, n)]
     for i in range(n):

@@ -1,4 +1,5 @@
-"""Double precision end to end: complex128/float64 through every builder and solver."""
+"""Double precision end to end: complex128/float64 through every builder
+and solver."""
 
 import keras
 import numpy as np
@@ -21,7 +22,8 @@ def _dtype(x):
 @pytest.mark.parametrize("method", ["lapack", "jacobi"])
 @pytest.mark.parametrize("field", ["real", "complex"])
 def test_eigh_keeps_double_precision(method, field):
-    """Issue 16 example: complex128 raised on TF and came back complex64 on torch (Jacobi)."""
+    """Issue 16 example: complex128 raised on TF and came back complex64 on
+    torch (Jacobi)."""
     h = random_hermitian(
         (3, 6, 6),
         field,
@@ -69,7 +71,8 @@ def test_packed_builders_and_layers_give_complex128_for_float64():
 
 @pytest.mark.parametrize("complex_inputs", [False, True])
 def test_matmul_and_einsum_keep_wide_dtypes(complex_inputs):
-    """The Keras ops lower these on TF and torch; the one workaround keeps them exact."""
+    """The Keras ops lower these on TF and torch; the one workaround keeps
+    them exact."""
     rng = np.random.default_rng(3)
     a = rng.normal(size=(2, 3, 4)) + (
         1j * rng.normal(size=(2, 3, 4)) if complex_inputs else 0
@@ -89,7 +92,8 @@ def test_matmul_and_einsum_keep_wide_dtypes(complex_inputs):
 
 
 def test_float64_regressor_predicts_float64():
-    """Issue 16 example: PMMRegressor(n=1, r=1, dtype="float64") returned float32 on TF and torch."""
+    """Issue 16 example: PMMRegressor(n=1, r=1, dtype="float64") returned
+    float32 on TF and torch."""
     from keras_pmm import models
 
     model = models.PMMRegressor(n=1, r=1, dtype="float64")
