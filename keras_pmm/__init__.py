@@ -7,11 +7,16 @@ The public surface is `keras_pmm.layers`, `keras_pmm.models`,
 The subpackages are imported on first use (PEP 562), so that `import
 keras_pmm` and the `keras-pmm` command's `--help` do not start Keras and its
 backend: `keras_pmm.layers` and `from keras_pmm import layers` work as usual.
+The Keras classes still register themselves as soon as Keras is imported
+(`_registration`), so `keras.saving.load_model` finds them after a bare
+`import keras_pmm`, in either import order.
 """
 
+from keras_pmm import _registration
 from keras_pmm import _subpackages
 
 _subpackages.ensure_mapped_subpackages()
+_registration.register_when_keras_loads()
 
 __version__ = "0.1.0"
 
