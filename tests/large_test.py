@@ -27,16 +27,6 @@ def load_tutorial():
 
 
 @pytest.mark.large
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="runs on TensorFlow only (the backend the tutorial's timings are "
-    "quoted for): reaching 95% is a property of the recipe, not of the "
-    "backend; every backend trains the tutorial end to end in "
-    "tests/tutorials_test.py, gives the trained zoo model's recorded "
-    "probabilities in tests/zoo/zoo_test.py and passes the gradient checks "
-    "of tests/linalg/, so 3 full epochs per backend (16 min on torch) "
-    "would repeat the same check",
-)
 def test_image_pmm_reaches_95_percent_on_mnist_with_at_most_5000_parameters(
     data_dir, tmp_path, capsys
 ):
