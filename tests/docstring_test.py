@@ -37,10 +37,15 @@ def examples(module_name):
 
 
 MODULES_WITH_EXAMPLES = [name for name in module_names() if examples(name)]
+# Their examples read the real MNIST files (`KERAS_PMM_DATA_DIR`), so they
+# skip, or fail under CI, like every real-data test (`data_dir` fixture).
+NEED_REAL_DATA = {"keras_pmm.datasets.mnist", "keras_pmm.zoo"}
 
 
 @pytest.mark.parametrize("module_name", MODULES_WITH_EXAMPLES)
-def test_docstring_examples_run(module_name):
+def test_docstring_examples_run(module_name, request):
+    if module_name in NEED_REAL_DATA:
+        request.getfixturevalue("data_dir")
     runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS, verbose=False)
     report = []
     for test in examples(module_name):
