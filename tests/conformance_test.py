@@ -2,7 +2,6 @@
 
 import contextlib
 import dataclasses
-import functools
 import warnings
 
 import keras
@@ -12,7 +11,10 @@ from keras.src.testing import TestCase as KerasTestCase
 
 from keras_pmm import layers
 from keras_pmm import models
-from keras_pmm.linalg import packed_size
+from tests.models.model_cases import MODEL_CASES
+from tests.models.model_cases import L
+from tests.models.model_cases import features
+from tests.models.model_cases import images
 from tests.test_case import TestCase
 from tests.test_case import _RealFeatures
 from tests.test_case import random_hermitian
@@ -46,32 +48,6 @@ def policy_scope(policy):
         keras.config.set_dtype_policy(previous)
 
 
-# Parameters of one packed matrix: L(n) real, L(n, "complex") complex.
-L = packed_size
-
-
-def _features(batch, p):
-    return (
-        np.random.default_rng(0)
-        .uniform(-1, 1, size=(batch, p))
-        .astype("float32")
-    )
-
-
-def _images(batch, height, width, blank_blocks=False):
-    """Random uint8 images; with `blank_blocks`, the first is blank and the
-    second has a blank top-left quarter (edge cases of the normalisations)."""
-    images = (
-        np.random.default_rng(0)
-        .integers(0, 256, size=(batch, height, width))
-        .astype("uint8")
-    )
-    if blank_blocks:
-        images[0] = 0
-        images[1, : height // 2, : width // 2] = 0
-    return images
-
-
 @dataclasses.dataclass
 class LayerCase:
     name: str
@@ -91,7 +67,7 @@ LAYER_CASES = [
         "affine_real",
         layers.AffineHermitian,
         dict(n=4),
-        _features(6, 3),
+        features(6, 3),
         (4, 4),
         (3 + 1) * L(4),
     ),
@@ -99,7 +75,7 @@ LAYER_CASES = [
         "affine_complex",
         layers.AffineHermitian,
         dict(n=3, field="complex", commutator_penalty=0.1),
-        _features(6, 2),
+        features(6, 2),
         (3, 3),
         (2 + 1) * L(3, "complex"),
         "complex64",
@@ -125,7 +101,7 @@ LAYER_CASES = [
         "block_gram_encoder",
         layers.BlockGramEncoder,
         dict(n=5, block_shape=(4, 2)),
-        _images(6, 8, 8).astype("float32"),
+        images(6, 8, 8).astype("float32"),
         (5, 5),
         (2 * 4) * 5 * (4 + 2),
     ),
@@ -133,7 +109,7 @@ LAYER_CASES = [
         "block_gram_encoder_block_norm",
         layers.BlockGramEncoder,
         dict(n=3, block_shape=(4, 4), normalization="block"),
-        _images(6, 8, 8, blank_blocks=True).astype("float32"),
+        images(6, 8, 8, blank_blocks=True).astype("float32"),
         (3, 3),
         4 * 3 * (4 + 4),
     ),
@@ -141,7 +117,7 @@ LAYER_CASES = [
         "deskew",
         layers.Deskew,
         {},
-        _images(6, 8, 8).astype("float32"),
+        images(6, 8, 8).astype("float32"),
         (8, 8),
         0,
     ),
@@ -198,98 +174,6 @@ LAYER_CASES = [
         random_hermitian((6, 3, 4, 4)),
         (3, 1),
         3 * 1 * (L(4) + 1),
-    ),
-]
-
-
-@dataclasses.dataclass
-class ModelCase:
-    name: str
-    make: callable  # keyword arguments (e.g. dtype) reach the model
-    x: np.ndarray
-    y: np.ndarray
-    output_shape: tuple
-    num_params: int
-    # One case per model class compiles with jit_compile=True: a torch.compile
-    # of a PMM takes 30-100 s on 2 cores, so variants of a class share it.
-    jit: bool = True
-
-
-MODEL_CASES = [
-    ModelCase(
-        "regressor_observable",
-        functools.partial(models.PMMRegressor, num_outputs=2, n=4, r=2),
-        _features(8, 3),
-        _features(8, 2),
-        (2,),
-        (3 + 1) * L(4) + 2 * (3 * L(4) + 1),
-    ),
-    ModelCase(
-        "regressor_eigenvalue_complex",
-        functools.partial(
-            models.PMMRegressor, n=4, r=3, readout="eigenvalue", field="complex"
-        ),
-        _features(8, 3),
-        _features(8, 1),
-        (1,),
-        (3 + 1) * L(4, "complex") + 3 * 1 + 1,
-        jit=False,
-    ),
-    ModelCase(
-        "classifier",
-        functools.partial(models.PMMClassifier, 3, n=4, r=2, decoder="shared"),
-        _features(8, 5),
-        np.arange(8) % 3,
-        (3,),
-        (5 + 1) * L(4) + 3 * (L(4) + 1),
-    ),
-    ModelCase(
-        "image_classifier",
-        functools.partial(
-            models.ImagePMMClassifier,
-            4,
-            image_shape=(8, 8),
-            block_shape=(4, 4),
-            n=3,
-            r=2,
-        ),
-        _images(8, 8, 8),
-        np.arange(8) % 4,
-        (4,),
-        4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
-        jit=False,
-    ),
-    ModelCase(
-        "image_classifier_deskew",
-        functools.partial(
-            models.ImagePMMClassifier,
-            4,
-            image_shape=(8, 8),
-            block_shape=(4, 4),
-            n=3,
-            r=2,
-            deskew=True,
-        ),
-        _images(8, 8, 8),
-        np.arange(8) % 4,
-        (4,),
-        4 * 3 * (4 + 4) + 4 * (3 * 3 + L(3)) + 4 * (3 * L(3) + 1),
-    ),
-    ModelCase(
-        "hybrid_classifier",
-        functools.partial(
-            models.HybridPMMClassifier,
-            4,
-            image_shape=(8, 8),
-            conv_filters=(2,),
-            features=3,
-            n=3,
-            r=2,
-        ),
-        _images(8, 8, 8),
-        np.arange(8) % 4,
-        (4,),
-        (9 + 1) * 2 + (4 * 4 * 2 + 1) * 3 + (3 + 1) * L(3) + 4 * (3 * L(3) + 1),
     ),
 ]
 

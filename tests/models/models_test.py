@@ -6,54 +6,12 @@ import pytest
 
 from keras_pmm import layers
 from keras_pmm import models
+from tests.models.model_cases import MODEL_CASES
+from tests.models.model_cases import classification_data
+from tests.models.model_cases import regression_data
 from tests.test_case import to_numpy
 
-
-def regression_data(samples=256, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, size=(samples, 2)).astype("float32")
-    y = np.stack([np.sin(2 * x[:, 0]) * x[:, 1], x[:, 0] ** 2], axis=-1).astype(
-        "float32"
-    )
-    return x, y
-
-
-def classification_data(samples=256, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(samples, 2)).astype("float32")
-    y = (x[:, 0] * x[:, 1] > 0).astype("int32") + (np.abs(x[:, 0]) > 1.5)
-    return x, y.astype("int32")
-
-
-def image_data(samples=64, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 3, size=samples).astype("int32")
-    x = rng.integers(0, 40, size=(samples, 8, 8)).astype("uint8")
-    for label in range(3):  # a bright bar whose position gives the class
-        x[y == label, :, 2 * label : 2 * label + 3] = 255
-    return x, y
-
-
-MODEL_CASES = {
-    "regressor": (
-        lambda: models.PMMRegressor(num_outputs=2, n=4),
-        regression_data,
-    ),
-    "regressor_eigenvalue": (
-        lambda: models.PMMRegressor(num_outputs=2, n=4, readout="eigenvalue"),
-        regression_data,
-    ),
-    "classifier": (
-        lambda: models.PMMClassifier(num_classes=3, n=4),
-        classification_data,
-    ),
-    "image_classifier": (
-        lambda: models.ImagePMMClassifier(
-            num_classes=3, image_shape=(8, 8), block_shape=(4, 4), n=4
-        ),
-        image_data,
-    ),
-}
+LEARNABLE = [case for case in MODEL_CASES if case.learn is not None]
 
 
 def test_models_compile_themselves_with_documented_defaults():
@@ -82,28 +40,26 @@ def test_compile_overrides_only_what_is_given():
     assert "accuracy" in history.history
 
 
-@pytest.mark.parametrize("name", sorted(MODEL_CASES))
-def test_fit_on_numpy_reduces_the_loss(name):
-    make_model, make_data = MODEL_CASES[name]
-    model = make_model()
-    x, y = make_data()
+@pytest.mark.parametrize("case", LEARNABLE, ids=lambda c: c.name)
+def test_fit_on_numpy_reduces_the_loss(case):
+    model = case.make()
+    x, y = case.learn()
     before = model.evaluate(x, y, verbose=0)[0]
     model.fit(x, y, epochs=8, batch_size=32, verbose=0)
     after = model.evaluate(x, y, verbose=0)[0]
     assert after < 0.8 * before, (before, after)
 
 
-@pytest.mark.parametrize("name", sorted(MODEL_CASES))
-def test_fit_on_tf_data(name):
+@pytest.mark.parametrize("case", LEARNABLE, ids=lambda c: c.name)
+def test_fit_on_tf_data(case):
     # tf.data pipelines feed every Keras backend, not only TensorFlow. That
     # training reduces the loss is test_fit_on_numpy_reduces_the_loss's job:
     # one epoch shows the pipeline reaches fit and evaluate.
     tf = pytest.importorskip(
         "tensorflow", reason="tf.data needs the tensorflow extra"
     )
-    make_model, make_data = MODEL_CASES[name]
-    model = make_model()
-    x, y = make_data()
+    model = case.make()
+    x, y = case.learn()
     dataset = (
         tf.data.Dataset.from_tensor_slices((x, y)).shuffle(64, seed=0).batch(32)
     )
