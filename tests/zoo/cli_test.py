@@ -83,25 +83,3 @@ def test_unknown_preset_and_recipe_only_preset():
     assert result.stderr.count("\n") == 1, result.stderr
     result = _run("predict", "pmm_emnist_balanced", __file__)
     assert result.returncode == 2
-
-
-def test_train_quick_run(tmp_path, data_dir):
-    result = _run(
-        "train",
-        "pmm_mnist",
-        "--data-dir",
-        data_dir,
-        "--output",
-        str(tmp_path),
-        "--epochs",
-        "1",
-        "--max-train-examples",
-        "256",
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "test accuracy" in result.stdout
-    assert (tmp_path / "model.weights.h5").is_file()
-    assert (
-        zoo.load(tmp_path).count_params()
-        == zoo.metadata("pmm_mnist")["parameters"]
-    )

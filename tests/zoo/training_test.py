@@ -130,13 +130,17 @@ def test_torch_has_no_data_parallel_engine(tmp_path, data_dir):
         )
 
 
-@pytest.mark.skipif(
-    keras.backend.backend() == "torch",
-    reason="Keras has no data-parallel engine for the torch backend",
-)
-def test_data_parallel_over_two_virtual_cpu_devices(tmp_path, data_dir):
-    """DataParallel (JAX) / MirroredStrategy (TF) via the CLI, fresh process."""
-    env = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+def test_cli_train_writes_a_loadable_preset(tmp_path, data_dir):
+    """`keras-pmm train` in a fresh process, as users run it.
+
+    On JAX and TensorFlow it trains data-parallel over two virtual CPU
+    devices (DataParallel / MirroredStrategy); Keras has no data-parallel
+    engine for torch, which trains on one device (its refusal of --devices
+    is `test_torch_has_no_data_parallel_engine`).
+    """
+    backend = keras.backend.backend()
+    devices = [] if backend == "torch" else ["--devices", "2"]
+    env = {**os.environ, "KERAS_BACKEND": backend}
     result = subprocess.run(
         [
             sys.executable,
@@ -152,8 +156,7 @@ def test_data_parallel_over_two_virtual_cpu_devices(tmp_path, data_dir):
             "1",
             "--max-train-examples",
             "1024",
-            "--devices",
-            "2",
+            *devices,
         ],
         env=env,
         capture_output=True,
@@ -161,10 +164,13 @@ def test_data_parallel_over_two_virtual_cpu_devices(tmp_path, data_dir):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "pmm_mnist: test accuracy" in result.stdout
     metadata = json.loads((tmp_path / "metadata.json").read_text())
-    assert metadata["devices"] == 2
+    assert metadata["devices"] == (1 if backend == "torch" else 2)
     assert metadata["test_accuracy"] > 0.2
-    assert "--devices 2" in metadata["training_command"]
+    assert " ".join(devices) in metadata["training_command"]
+    model = zoo.load(tmp_path)
+    assert model.count_params() == zoo.metadata("pmm_mnist")["parameters"]
 
 
 def test_recipe_optimizer_decays_weights_only_when_asked():
