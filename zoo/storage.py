@@ -162,7 +162,7 @@ def check_model_class(config, model_class, preset):
     if found is None or not issubclass(found, model_class):
         name = found.__name__ if found else config.get("class_name")
         raise ValueError(
-            f"Preset {str(preset)!r} is a {name}, not a "
+            f"Preset {str(preset)!r} is for {name}, not "
             f"{model_class.__name__}: load it with "
             f"`keras_pmm.models.{name}.from_preset({str(preset)!r})` or "
             f"`keras_pmm.zoo.load({str(preset)!r})`."

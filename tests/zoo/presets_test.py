@@ -85,7 +85,7 @@ def test_from_preset_reads_a_folder(tmp_path):
     shutil.copytree(zoo.PRESETS_DIR / "pmm_mnist", folder)
     model = models.ImagePMMClassifier.from_preset(str(folder))
     assert model.count_params() == zoo.metadata("pmm_mnist")["parameters"]
-    with pytest.raises(ValueError, match="is a ImagePMMClassifier, not a "):
+    with pytest.raises(ValueError, match="is for ImagePMMClassifier, not "):
         models.HybridPMMClassifier.from_preset(folder)
 
 
@@ -102,7 +102,7 @@ def test_from_preset_refuses_a_preset_of_another_class(cls, name, found):
     with pytest.raises(ValueError) as info:
         cls.from_preset(name)
     message = str(info.value)
-    assert f"is a {found}, not a {cls.__name__}" in message
+    assert f"is for {found}, not {cls.__name__}" in message
     assert f"{found}.from_preset('{name}')" in message
 
 
