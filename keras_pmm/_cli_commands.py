@@ -12,14 +12,11 @@ import sys
 
 import numpy as np
 
+from keras_pmm.zoo.evaluation import percent
+
 
 class UsageError(Exception):
     """A command cannot run as typed; the message says why."""
-
-
-def _percent(value):
-    """A fraction as a percentage with two decimals: 0.9649 -> "96.49%"."""
-    return f"{100 * value:.2f}%"
 
 
 def zoo_list(args):
@@ -32,7 +29,7 @@ def zoo_list(args):
     for name in zoo.list():
         info = zoo.metadata(name)
         accuracy = (
-            _percent(info["evaluation"]["test_accuracy"])
+            percent(info["evaluation"]["test_accuracy"])
             if info["trained"]
             else "not trained here"
         )
@@ -97,7 +94,7 @@ def zoo_evaluate(args):
         model, x_test, y_test, len(preset.data.class_names)
     )
     print(
-        f"{args.name}: test accuracy {_percent(result['accuracy'])} "
+        f"{args.name}: test accuracy {percent(result['accuracy'])} "
         f"({result['correct']:,} / {result['size']:,}) on "
         f"{preset.data.name}, {model.count_params():,} parameters"
     )
@@ -105,7 +102,7 @@ def zoo_evaluate(args):
     if card:
         same = card["test_correct"] == result["correct"]
         print(
-            f"card:  test accuracy {_percent(card['test_accuracy'])} "
+            f"card:  test accuracy {percent(card['test_accuracy'])} "
             f"({card['test_correct']:,} / {card['test_size']:,}) on "
             f"{card['backend']}: "
             + ("reproduced exactly" if same else "DIFFERS")
@@ -140,28 +137,14 @@ def predict(args):
 
 
 def _check_devices(devices, batch_size):
-    """Fails when the backend cannot train data-parallel over `devices`."""
-    import keras
+    """`training.check_devices`; devices the backend cannot use are a usage
+    error."""
+    from keras_pmm.zoo import training
 
-    if devices is None or devices == 1:
-        return
-    backend = keras.backend.backend()
-    if backend not in ("jax", "tensorflow"):
-        raise UsageError(
-            f"--devices {devices} needs the jax or tensorflow backend: Keras "
-            f"has no data-parallel engine for {backend}."
-        )
-    if backend == "jax":
-        available = len(keras.distribution.list_devices())
-        if available < devices:
-            raise UsageError(
-                f"--devices {devices}, but JAX sees {available} devices."
-            )
-    if batch_size % devices:
-        raise UsageError(
-            f"--devices {devices} does not split the recipe's batch size "
-            f"{batch_size} evenly."
-        )
+    try:
+        training.check_devices(devices, batch_size)
+    except (ValueError, RuntimeError) as error:
+        raise UsageError(error) from error
 
 
 def train(args):
@@ -204,7 +187,7 @@ def train(args):
     except FileExistsError as error:  # OUTPUT holds a finished run
         raise UsageError(error) from error
     print(
-        f"{args.name}: test accuracy {_percent(metadata['test_accuracy'])} "
+        f"{args.name}: test accuracy {percent(metadata['test_accuracy'])} "
         f"({metadata['test_correct']:,} / {metadata['test_size']:,}), "
         f"{metadata['parameters']:,} parameters, best epoch "
         f"{metadata['best_epoch']} of {metadata['epochs_run']}, "

@@ -27,6 +27,7 @@ import numpy as np
 from keras_pmm import zoo
 from keras_pmm.zoo import evaluation
 from keras_pmm.zoo import storage
+from keras_pmm.zoo.evaluation import percent
 from keras_pmm.zoo.registry import PRESETS
 
 CARD_FILE = "README.md"
@@ -132,11 +133,6 @@ def plot_confusion(confusion, class_names, title, path):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-
-
-def percent(value):
-    """A fraction as a percentage with two decimals: 0.9649 -> "96.49%"."""
-    return f"{100 * value:.2f}%"
 
 
 def render_card(metadata):

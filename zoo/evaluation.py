@@ -49,3 +49,8 @@ def predict_latency(model, images, batch_size, repeats=20, warmup=3):
         if index >= warmup:
             timings.append(time.perf_counter() - start)
     return statistics.median(timings) / batch_size
+
+
+def percent(value):
+    """A fraction as a percentage with two decimals: 0.9649 -> "96.49%"."""
+    return f"{100 * value:.2f}%"

@@ -84,6 +84,45 @@ def prepare_devices(devices):
     return "CPU"
 
 
+def check_devices(devices, batch_size=None):
+    """Raises unless the backend can train data-parallel over `devices`.
+
+    `train` calls it before anything is loaded; `keras-pmm train` calls it
+    to report a bad `--devices` as a usage error.
+
+    Args:
+        devices: number of devices (None or 1: nothing to check).
+        batch_size: when given, every batch must split evenly over them.
+
+    Raises:
+        ValueError: a backend without a data-parallel engine in Keras
+            (torch), or a batch size that does not split over `devices`.
+        RuntimeError: JAX sees fewer devices than `devices`.
+    """
+    if devices in (None, 1):
+        return
+    backend = keras.backend.backend()
+    if backend not in ("jax", "tensorflow"):
+        raise ValueError(
+            "Data-parallel training needs the jax or tensorflow backend, not "
+            f"{backend!r}."
+        )
+    if backend == "jax":
+        available = len(keras.distribution.list_devices())
+        if available < devices:
+            raise RuntimeError(
+                f"{devices} devices requested but JAX sees {available}. On a "
+                "CPU, start with XLA_FLAGS=--xla_force_host_platform_"
+                f"device_count={devices} (the keras-pmm CLI sets it for you)."
+            )
+    # Every batch, the last included, must split evenly over the devices.
+    if batch_size is not None and batch_size % devices:
+        raise ValueError(
+            f"The batch size {batch_size} does not split over {devices} "
+            "devices."
+        )
+
+
 @contextlib.contextmanager
 def data_parallel(devices):
     """Replicates training over `devices` devices with the backend's engine.
@@ -91,21 +130,16 @@ def data_parallel(devices):
     JAX: `keras.distribution.DataParallel`; TensorFlow:
     `tf.distribute.MirroredStrategy`. PyTorch has no such engine in Keras.
     With `devices` None or 1 nothing changes.
+
+    Raises:
+        ValueError, RuntimeError: see `check_devices`.
     """
+    check_devices(devices)
     if devices in (None, 1):
         yield
         return
-    backend = keras.backend.backend()
-    if backend == "jax":
+    if keras.backend.backend() == "jax":
         available = keras.distribution.list_devices()
-        if len(available) < devices:
-            raise RuntimeError(
-                f"{devices} devices requested but JAX sees {len(available)}. "
-                "On a CPU, start "
-                "with XLA_FLAGS=--xla_force_host_platform_device_count="
-                f"{devices} (the "
-                "keras-pmm CLI sets it for you)."
-            )
         previous = keras.distribution.distribution()
         keras.distribution.set_distribution(
             keras.distribution.DataParallel(devices=available[:devices])
@@ -114,7 +148,7 @@ def data_parallel(devices):
             yield
         finally:
             keras.distribution.set_distribution(previous)
-    elif backend == "tensorflow":
+    else:
         import tensorflow as tf
 
         kind = prepare_devices(devices)
@@ -124,11 +158,6 @@ def data_parallel(devices):
         ]
         with tf.distribute.MirroredStrategy(names).scope():
             yield
-    else:
-        raise ValueError(
-            "Data-parallel training needs the jax or tensorflow backend, not "
-            f"{backend!r}."
-        )
 
 
 def _training_solver(devices):
@@ -257,6 +286,7 @@ def train(
             False.
     """
     preset = preset_with_overrides(name, epochs=epochs, seed=seed)
+    check_devices(devices, preset.recipe.batch_size)
     if devices and devices > 1 and keras.backend.backend() == "tensorflow":
         prepare_devices(devices)  # before TensorFlow's runtime starts
     output = pathlib.Path(output or os.path.join("runs", name))
@@ -347,13 +377,8 @@ def load_splits(preset, data_dir, max_train_examples=None, devices=None):
     )
     if max_train_examples:
         fit_data = tuple(part[:max_train_examples] for part in fit_data)
+    check_devices(devices, recipe.batch_size)
     if devices and devices > 1:
-        # Every batch, the last included, must split evenly over the devices.
-        if recipe.batch_size % devices:
-            raise ValueError(
-                f"The batch size {recipe.batch_size} does not split over "
-                f"{devices} devices."
-            )
         fit_data = tuple(_trim(part, devices) for part in fit_data)
         validation_data = tuple(
             _trim(part, devices) for part in validation_data
