@@ -15,7 +15,7 @@ export KERAS_PMM_DATA_DIR
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[tensorflow,jax,torch,dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[tensorflow,export,jax,torch,dev]"
 	touch $@
 
 demo: $(VENV)/.installed

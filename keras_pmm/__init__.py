@@ -2,6 +2,7 @@
 
 The public surface is `keras_pmm.layers`, `keras_pmm.models`,
 `keras_pmm.linalg`, `keras_pmm.initializers`, `keras_pmm.datasets`,
+`keras_pmm.export`,
 `keras_pmm.zoo` and `keras_pmm.uq`.
 
 The subpackages are imported on first use (PEP 562), so that `import
@@ -22,6 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "datasets",
+    "export",
     "initializers",
     "layers",
     "linalg",

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm._inference import weight_constant
 from keras_pmm.initializers import GOE
 from keras_pmm.initializers import FanInNormal
 from keras_pmm.linalg.hermitian import hermitian_from_packed
@@ -100,7 +101,10 @@ class ClassHamiltonians(keras.layers.Layer):
         projected = ops.einsum(
             "cam,zmk,cbk->zcab", self.projections, inputs, self.projections
         )
-        return projected + hermitian_from_packed(self.offsets)
+        offsets = weight_constant(
+            self, "offsets", lambda: hermitian_from_packed(self.offsets)
+        )
+        return projected + offsets
 
     def compute_output_shape(self, input_shape):
         size = self.size or input_shape[-1]

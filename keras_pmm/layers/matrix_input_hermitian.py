@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_pmm import _precision
 from keras_pmm import _validation
+from keras_pmm._inference import weight_constant
 from keras_pmm.initializers import FanInNormal
 from keras_pmm.initializers import random_matrix_initializer
 from keras_pmm.layers.affine_hermitian import output_dtype
@@ -103,7 +104,11 @@ class MatrixInputHermitian(keras.layers.Layer):
                 "MatrixInputHermitian takes real symmetric matrices X. "
                 f"Received: inputs.dtype={inputs.dtype}"
             )
-        bias = hermitian_from_packed(self.bias_matrix, self.field)
+        bias = weight_constant(
+            self,
+            "bias_matrix",
+            lambda: hermitian_from_packed(self.bias_matrix, self.field),
+        )
 
         def congruence(left, right):
             return ops.einsum("am,...mk,bk->...ab", left, inputs, right)

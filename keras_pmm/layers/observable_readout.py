@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_pmm import _validation
+from keras_pmm._inference import weight_constant
 from keras_pmm.initializers import random_matrix_initializer
 from keras_pmm.linalg.eigh import METHODS
 from keras_pmm.linalg.eigh import eigh
@@ -220,9 +221,16 @@ class ObservableReadout(keras.layers.Layer):
         )
         return hermitian_from_packed(packed, self.field)
 
-    def _spectral_norms_squared(self, decoders):
-        eigenvalues, _ = eigh(decoders, method=self.method, validate=False)
-        return ops.square(ops.max(ops.abs(eigenvalues), axis=-1))
+    def _centring_norms(self):
+        """||D||_2^2 of every decoder, (S, units, P); a constant on export."""
+
+        def compute():
+            eigenvalues, _ = eigh(
+                self.decoder_matrices(), method=self.method, validate=False
+            )
+            return ops.square(ops.max(ops.abs(eigenvalues), axis=-1))
+
+        return weight_constant(self, "centring_norms", compute)
 
     def call(self, inputs):
         n = inputs.shape[-1]
@@ -234,7 +242,9 @@ class ObservableReadout(keras.layers.Layer):
             eigenvalues, eigenvectors, self.r, self.which
         )
         vectors = _parts(ops.reshape(vectors, (-1, num_stacks, n, self.r)))
-        decoders = self.decoder_matrices()
+        decoders = weight_constant(
+            self, "decoder_matrices", self.decoder_matrices
+        )
         decoder_parts = tuple(
             None if d is None else ops.cast(d, vectors[0].dtype)
             for d in _parts(decoders)
@@ -256,7 +266,7 @@ class ObservableReadout(keras.layers.Layer):
             outputs = ops.sum(_squared_modulus(*amplitudes), axis=-1)
             if self.centered:
                 outputs = outputs - 0.5 * ops.sum(
-                    self._spectral_norms_squared(decoders), axis=-1
+                    self._centring_norms(), axis=-1
                 )
         else:
             shared = tuple(
@@ -277,10 +287,7 @@ class ObservableReadout(keras.layers.Layer):
                     _squared_modulus(real, imag) * upper, axis=(-2, -1)
                 )
                 if self.centered:
-                    outputs = (
-                        outputs
-                        - 0.5 * self._spectral_norms_squared(decoders)[..., 0]
-                    )
+                    outputs = outputs - 0.5 * self._centring_norms()[..., 0]
         outputs = ops.cast(outputs, self.compute_dtype)
         outputs = ops.reshape(
             outputs, (-1,) + self._stack_shape + (self.units,)

@@ -3,6 +3,7 @@
 from keras import ops
 
 from keras_pmm import _backend
+from keras_pmm import _inference
 from keras_pmm import _precision
 from keras_pmm import _validation
 from keras_pmm._precision import is_complex
@@ -115,6 +116,10 @@ def eigh(
             complex Hermitian. Its Hermitian part (h + h^H)/2 is decomposed.
         method: `"lapack"` or `"jacobi"`.
         sweeps: Jacobi sweeps; chosen from n when omitted (ignored by LAPACK).
+
+    Inside `keras_pmm.export`'s inference scope (`keras_pmm._inference`)
+    the Jacobi solver is used whatever `method` says, so exported graphs
+    convert to TFLite with builtin ops only.
         gradient_broadening: b above, the relative level spacing below which
             the inverse spacing is switched off. Defaults to the square root
             of the working dtype's machine epsilon
@@ -141,6 +146,7 @@ def eigh(
     [1.0, 2.0, 3.0]
     """
     _validation.check_choice(method, "method", METHODS)
+    method, sweeps, unroll = _inference.solver(method, sweeps)
     h = _backend.to_tensor(h)
     _validation.check_square(h.shape, "h")
     if validate:
@@ -157,7 +163,9 @@ def eigh(
     if method == "lapack":
         eigenvalues, eigenvectors = _lapack_eigh(h_fixed)
     else:
-        eigenvalues, eigenvectors = jacobi_eigh(h_fixed, sweeps=sweeps)
+        eigenvalues, eigenvectors = jacobi_eigh(
+            h_fixed, sweeps=sweeps, unroll=unroll
+        )
     eigenvalues = ops.stop_gradient(eigenvalues)
     eigenvectors = ops.stop_gradient(eigenvectors)
     return _with_perturbation_gradient(

@@ -141,7 +141,31 @@ def _rotation_parameters(a_re, a_im, p, q, size):
     return cosine, sine, phase
 
 
-def jacobi_eigh(h, sweeps=None):
+def _jacobi_round(matrix_parts, vector_parts, p, q, inverse, size):
+    """One round: N/2 disjoint rotations on the matrix and the vectors."""
+    a_im = matrix_parts[1] if len(matrix_parts) == 2 else None
+    cosine, sine, phase = _rotation_parameters(
+        matrix_parts[0], a_im, p, q, size
+    )
+    c_rows, s_rows = cosine[:, :, None], sine[:, :, None]
+    c_cols, s_cols = cosine[:, None, :], sine[:, None, :]
+    row_phase = col_phase = None
+    if phase is not None:
+        row_phase = (phase[0][:, :, None], phase[1][:, :, None])
+        col_phase = (phase[0][:, None, :], -phase[1][:, None, :])
+    matrix_parts = _apply_to_axis(
+        matrix_parts, p, q, inverse, c_rows, s_rows, row_phase, axis=1
+    )
+    matrix_parts = _apply_to_axis(
+        matrix_parts, p, q, inverse, c_cols, s_cols, col_phase, axis=2
+    )
+    vector_parts = _apply_to_axis(
+        vector_parts, p, q, inverse, c_cols, s_cols, col_phase, axis=2
+    )
+    return matrix_parts, vector_parts
+
+
+def jacobi_eigh(h, sweeps=None, unroll=True):
     """Eigen-decomposition of Hermitian matrices by cyclic Jacobi rotations.
 
     Args:
@@ -149,6 +173,10 @@ def jacobi_eigh(h, sweeps=None):
             float32 or float64. Only its values are used; no gradient flows
             through the iterations (see `keras_pmm.linalg.eigh`).
         sweeps: number of full sweeps; `default_sweeps(n)` when omitted.
+        unroll: write every rotation round out as ops (fastest to run and
+            to differentiate under a compiler) or run the rounds in one
+            `keras.ops.fori_loop` (a graph sweeps * (n - 1) times smaller:
+            what `keras_pmm.export` writes to files).
 
     Returns:
         `(eigenvalues, eigenvectors)`: eigenvalues of shape (..., n), real and
@@ -184,48 +212,31 @@ def jacobi_eigh(h, sweeps=None):
     vector_parts = (v_re,) if a_im is None else (v_re, ops.zeros_like(v_re))
 
     if size > 1:
-        for _ in range(sweeps):
-            for p, q, inverse in _round_robin_schedule(size):
-                a_im_now = matrix_parts[1] if len(matrix_parts) == 2 else None
-                cosine, sine, phase = _rotation_parameters(
-                    matrix_parts[0], a_im_now, p, q, size
+        if unroll:
+            for _ in range(sweeps):
+                for p, q, inverse in _round_robin_schedule(size):
+                    matrix_parts, vector_parts = _jacobi_round(
+                        matrix_parts, vector_parts, p, q, inverse, size
+                    )
+        else:
+            schedule = _round_robin_schedule(size)
+            tables = tuple(
+                ops.convert_to_tensor(np.stack([r[i] for r in schedule]))
+                for i in range(3)
+            )
+
+            def body(step, parts):
+                p, q, inverse = (
+                    ops.take(t, step % len(schedule), axis=0) for t in tables
                 )
-                c_rows, s_rows = cosine[:, :, None], sine[:, :, None]
-                c_cols, s_cols = cosine[:, None, :], sine[:, None, :]
-                row_phase = col_phase = None
-                if phase is not None:
-                    row_phase = (phase[0][:, :, None], phase[1][:, :, None])
-                    col_phase = (phase[0][:, None, :], -phase[1][:, None, :])
-                matrix_parts = _apply_to_axis(
-                    matrix_parts,
-                    p,
-                    q,
-                    inverse,
-                    c_rows,
-                    s_rows,
-                    row_phase,
-                    axis=1,
-                )
-                matrix_parts = _apply_to_axis(
-                    matrix_parts,
-                    p,
-                    q,
-                    inverse,
-                    c_cols,
-                    s_cols,
-                    col_phase,
-                    axis=2,
-                )
-                vector_parts = _apply_to_axis(
-                    vector_parts,
-                    p,
-                    q,
-                    inverse,
-                    c_cols,
-                    s_cols,
-                    col_phase,
-                    axis=2,
-                )
+                return _jacobi_round(*parts, p, q, inverse, size)
+
+            matrix_parts, vector_parts = ops.fori_loop(
+                0,
+                sweeps * len(schedule),
+                body,
+                (matrix_parts, vector_parts),
+            )
 
     diagonal_index = np.arange(n, dtype="int32") * (size + 1)
     eigenvalues = ops.take(

@@ -1,0 +1,232 @@
+"""The TensorFlow side of the export: the one place that imports TensorFlow.
+
+Every format is written from a TensorFlow graph of the model traced under
+`keras_pmm._inference.InferenceScope` (Jacobi eigensolves, weight-only
+quantities as constants): a SavedModel through Keras' `ExportArchive`, a
+`.tflite` through the LiteRT (TFLite) converter reading that SavedModel,
+and an `.onnx` file through tf2onnx reading the same graph. Only the
+TensorFlow backend can trace this graph; `keras_pmm.export` runs this module
+in a TensorFlow subprocess when another backend is active.
+"""
+
+import pathlib
+import re
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_pmm import _inference
+from keras_pmm.export import ExportError
+from keras_pmm.export import _files
+from keras_pmm.export import tflite_ops
+
+# Ops that int8 quantisation may make integer: the matrix products. The
+# Jacobi rotations (divisions, square roots, selects), the read-out and the
+# softmax stay float32.
+INT8_OPS = frozenset(
+    {
+        "BATCH_MATMUL",
+        "FULLY_CONNECTED",
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "MAX_POOL_2D",
+        "AVERAGE_POOL_2D",
+    }
+)
+
+
+def _evaluate_eagerly(compute):
+    with tf.init_scope():
+        return np.asarray(keras.ops.convert_to_numpy(compute()))
+
+
+def input_spec(model, input_dtype):
+    """The serving input (batch dynamic): images or (batch, p) features."""
+    image_shape = getattr(model, "image_shape", None)
+    if image_shape is not None:
+        shape = (None,) + tuple(image_shape)
+    elif (
+        isinstance(model, (keras.Sequential, keras.Model))
+        and getattr(model, "_inputs_struct", None) is not None
+    ):
+        inputs = model.inputs
+        if len(inputs) != 1:
+            raise ExportError(
+                f"Only single-input models can be exported. {model.name} has "
+                f"{len(inputs)} inputs."
+            )
+        shape = (None,) + tuple(inputs[0].shape[1:])
+    elif getattr(model, "primary", None) is not None and model.built:
+        shape = (None, model.primary.kernel_matrices.shape[0])
+    else:
+        raise ExportError(
+            f"Cannot tell the input shape of {type(model).__name__}: build it "
+            "(call it on a batch) before exporting."
+        )
+    if any(d is None for d in shape[1:]):
+        raise ExportError(
+            f"Only the batch axis may be unknown on export. Input shape of "
+            f"{model.name}: {shape}"
+        )
+    return tf.TensorSpec(shape, tf.as_dtype(input_dtype), name="inputs")
+
+
+def float32_model(model):
+    """`model` itself when it computes in float32, else a float32 copy.
+
+    Mixed-precision and float64 models are rebuilt from their config with a
+    float32 policy and given the same weights (cast to float32): Keras
+    exports float32 graphs, and the TFLite quantisers start from one.
+    """
+    policies = {layer.dtype_policy.name for layer in model._flatten_layers()}
+    if policies == {"float32"}:
+        return model
+
+    def to_float32(config):
+        if isinstance(config, dict):
+            if config.get("class_name") == "DTypePolicy" or (
+                config.get("class_name") == "FloatDTypePolicy"
+            ):
+                return {**config, "config": {"name": "float32"}}
+            return {k: to_float32(v) for k, v in config.items()}
+        if isinstance(config, list):
+            return [to_float32(v) for v in config]
+        return config
+
+    config = to_float32(keras.saving.serialize_keras_object(model))
+    config.pop("compile_config", None)
+    clone = keras.saving.deserialize_keras_object(config)
+    if not clone.built:
+        clone.build(model.inputs[0].shape if model.inputs else None)
+    clone.set_weights([np.asarray(w, "float32") for w in model.get_weights()])
+    return clone
+
+
+def _serving_function(model):
+    return tf.function(
+        lambda inputs: {"outputs": model(inputs, training=False)},
+        autograph=False,
+    )
+
+
+def write_saved_model(model, path, input_dtype="float32", sweeps=None):
+    """Writes the inference SavedModel of a float32 `model` to `path`."""
+    spec = input_spec(model, input_dtype)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    with _inference.InferenceScope(_evaluate_eagerly, sweeps=sweeps):
+        archive.add_endpoint(
+            "serve", _serving_function(model), input_signature=[spec]
+        )
+        archive.write_out(str(path), verbose=False)
+
+
+def _converter(saved_model):
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    return converter
+
+
+def _convert(converter):
+    try:
+        return converter.convert()
+    except Exception as error:  # the converter raises ConverterError
+        text = str(error)
+        ops = sorted(set(re.findall(r"'tf\.(\w+)'", text)))
+        if not ops:
+            raise
+        layers = sorted(
+            set(re.findall(r'"[^"/]*/([^"/@]+)/[^"/@]*@', text)) - {""}
+        )
+        raise ExportError(
+            "The model needs TensorFlow ops that TFLite has no builtin for: "
+            + ", ".join(ops)
+            + (f" (in layers {', '.join(layers)})" if layers else "")
+            + ". Diagonalise through keras_pmm.linalg.eigh (it switches to "
+            "the Jacobi solver on export) and avoid these ops."
+        ) from None
+
+
+def _float_ops(saved_model):
+    return {
+        op for op, _ in tflite_ops.read_ops(_convert(_converter(saved_model)))
+    }
+
+
+def convert_tflite(saved_model, quantization=None, representative_data=None):
+    """Bytes of the `.tflite` converted from an inference SavedModel."""
+    converter = _converter(saved_model)
+    if quantization is not None:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantization == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantization != "int8":
+        return _convert(converter)
+    samples = np.asarray(representative_data, dtype="float32")
+
+    def representative_dataset():
+        for sample in samples:
+            yield [sample[None]]
+
+    converter.representative_dataset = representative_dataset
+    # Selective int8: TFLite's quantisation debugger keeps every op but the
+    # matrix products in float32 (a denylist by op type).
+    options = tf.lite.experimental.QuantizationDebugOptions(
+        denylisted_ops=sorted(_float_ops(saved_model) - INT8_OPS)
+    )
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter,
+        debug_dataset=representative_dataset,
+        debug_options=options,
+    )
+    return debugger.get_nondebug_quantized_model()
+
+
+def onnx_bytes(model, input_dtype="float32", sweeps=None, opset=17):
+    """Bytes of the ONNX model tf2onnx converts from the inference graph."""
+    import tf2onnx
+
+    spec = input_spec(model, input_dtype)
+    with _inference.InferenceScope(_evaluate_eagerly, sweeps=sweeps):
+        proto, _ = tf2onnx.convert.from_function(
+            _serving_function(model), input_signature=[spec], opset=opset
+        )
+    return proto.SerializeToString()
+
+
+def export(
+    model,
+    path,
+    format,
+    representative_data=None,
+    quantization=None,
+    input_dtype="float32",
+    class_names=None,
+    sweeps=None,
+):
+    """Writes `model` to `path` in `format` (see `keras_pmm.export`)."""
+    model = float32_model(model)
+    if format == "saved_model":
+        _files.write_folder(
+            path,
+            lambda folder: write_saved_model(
+                model, folder, input_dtype=input_dtype, sweeps=sweeps
+            ),
+            class_names,
+        )
+    elif format == "tflite":
+        with tempfile.TemporaryDirectory() as folder:
+            saved_model = pathlib.Path(folder) / "saved_model"
+            write_saved_model(
+                model, saved_model, input_dtype=input_dtype, sweeps=sweeps
+            )
+            content = convert_tflite(
+                saved_model, quantization, representative_data
+            )
+        tflite_ops.check_builtin_ops(content)
+        _files.write_file(path, content, class_names)
+    else:
+        content = onnx_bytes(model, input_dtype=input_dtype, sweeps=sweeps)
+        _files.write_file(path, content, class_names)

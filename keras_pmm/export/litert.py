@@ -1,0 +1,85 @@
+"""Run an exported `.tflite` classifier with LiteRT alone, as a phone app would.
+
+Imports numpy and `ai_edge_litert` only: no Keras, no TensorFlow.
+"""
+
+import pathlib
+
+import numpy as np
+
+from keras_pmm.export import _files
+
+
+class TFLiteModel:
+    """An exported `.tflite` model in the LiteRT interpreter (builtins only).
+
+    The interpreter uses the builtin op resolver without the Flex delegate,
+    so a file that needs TensorFlow ops fails to load here as on a phone.
+
+    Args:
+        path: the `.tflite` file (its class names, if any, beside it in
+            `NAME.labels.txt`).
+        num_threads: interpreter threads.
+
+    Attributes:
+        class_names: list of class names, or None.
+        input_shape: the input shape with -1 for the (resizable) batch.
+        input_dtype: numpy dtype of the input.
+
+    Example:
+    >>> from keras_pmm.export.litert import TFLiteModel
+    >>> model = TFLiteModel("pmm_mnist.tflite")  # doctest: +SKIP
+    >>> model.predict(images).argmax(-1)  # doctest: +SKIP
+    """
+
+    def __init__(self, path, num_threads=1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = pathlib.Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"No such file: {self.path}")
+        self.interpreter = Interpreter(
+            model_path=str(self.path), num_threads=num_threads
+        )
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
+        self.input_dtype = np.dtype(self._input["dtype"])
+        self.class_names = _files.read_labels(self.path)
+        self._batch = None
+
+    def predict(self, inputs):
+        """Outputs (class probabilities) for a batch of inputs.
+
+        Args:
+            inputs: array of shape `input_shape` with any batch size; cast
+                to the model's input dtype.
+
+        Returns:
+            numpy array (batch, outputs).
+
+        Raises:
+            ValueError: inputs of the wrong shape.
+        """
+        inputs = np.asarray(inputs)
+        expected = self.input_shape[1:]
+        if inputs.shape[1:] != expected or inputs.ndim != len(self.input_shape):
+            raise ValueError(
+                f"{self.path.name} takes inputs shaped (batch,) + {expected}. "
+                f"Received: shape={inputs.shape}"
+            )
+        if self.input_dtype == np.uint8 and (
+            inputs.min(initial=0) < 0 or inputs.max(initial=0) > 255
+        ):
+            raise ValueError(f"{self.path.name} takes uint8 pixels 0..255.")
+        if inputs.shape[0] != self._batch:
+            self.interpreter.resize_tensor_input(
+                self._input["index"], inputs.shape
+            )
+            self.interpreter.allocate_tensors()
+            self._batch = inputs.shape[0]
+        self.interpreter.set_tensor(
+            self._input["index"], inputs.astype(self.input_dtype)
+        )
+        self.interpreter.invoke()
+        return np.array(self.interpreter.get_tensor(self._output["index"]))
