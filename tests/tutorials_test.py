@@ -31,3 +31,36 @@ def test_mnist_tutorial_fast_mode_trains_saves_and_reloads(data_dir, tmp_path):
     )  # 10,000 images, one epoch: far above the 0.1 of chance
     assert "identical predictions" in result.stdout
     assert output.is_file()
+
+
+def test_export_tutorial_fast_mode_agrees_with_keras(data_dir, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "tutorials/export_to_tflite.py",
+            "--fast",
+            "--data-dir",
+            data_dir,
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = dict(
+        line.split(":", 1) for line in result.stdout.splitlines() if ":" in line
+    )
+    assert "WHILE" in lines["float32 ops"]
+    samples = lines["samples"].split()
+    assert samples[0] == "6/6", lines["samples"]
+    assert float(samples[-1]) < 1e-4
+    assert lines["test images"].strip() == "1,000"
+    float32 = lines["float32"].split(",")  # the test set line, printed last
+    assert float(float32[0].split()[-1]) < 1e-4  # max |p difference|
+    assert float32[1].split()[-1] == "100.00%"  # argmax agreement
+    for label in ("float32", "float16", "dynamic_int8"):
+        assert (tmp_path / f"pmm_mnist_{label}.tflite").is_file()
+    assert (tmp_path / "pmm_mnist_float32.labels.txt").is_file()

@@ -2,10 +2,15 @@
 
 The samples are a few images of the official test sets, saved as PNG under
 `zoo/samples/<dataset>_test_<index>_<label>.png` by the maintainer tool
-`tools/make_samples.py`.
+`tools/make_samples.py`. Last, `pmm_mnist` is exported to a builtins-only
+`.tflite` file and the samples are classified again by the LiteRT
+interpreter alone (`keras_pmm.export.litert.TFLiteModel`), as on a phone,
+and compared with Keras.
 """
 
+import importlib.util
 import pathlib
+import tempfile
 import time
 
 import keras
@@ -16,6 +21,10 @@ from keras_pmm.zoo import images
 from keras_pmm.zoo.registry import PRESETS
 
 SAMPLES_DIR = pathlib.Path(__file__).resolve().parent / "samples"
+# The preset exported to TFLite at the end of the demo.
+TFLITE_PRESET = "pmm_mnist"
+# What exporting and running a `.tflite` file needs (the `export` extra).
+TFLITE_MODULES = ("tensorflow", "ai_edge_litert")
 
 
 def samples():
@@ -43,11 +52,13 @@ def format_table(rows):
 
 
 def run(data_dir=None, print_fn=print):
-    """Evaluates every trained preset and classifies the samples.
+    """Evaluates every trained preset, classifies the samples, runs TFLite.
 
     Returns:
         dict: preset name -> {"accuracy", "card_accuracy", "samples_correct",
-        "samples"} for every trained preset.
+        "samples"} for every trained preset; `TFLITE_PRESET`'s entry also
+        has "tflite": the result of `compare_tflite`, or None where the
+        export's packages are missing.
     """
     from keras_pmm import zoo
 
@@ -90,6 +101,8 @@ def run(data_dir=None, print_fn=print):
     print_fn(format_table(rows) + "\n")
 
     rows = [("sample", "preset", "true", "predicted", "probability")]
+    # TFLITE_PRESET's samples: file name -> (image, label, probabilities).
+    keras_probabilities = {}
     for path, dataset, label in samples():
         image = images.read_images(path, invert="no")
         for name in sorted(models):
@@ -97,6 +110,12 @@ def run(data_dir=None, print_fn=print):
                 continue
             class_names = PRESETS[name].data.class_names
             probabilities = models[name].predict(image, verbose=0)[0]
+            if name == TFLITE_PRESET:
+                keras_probabilities[path.name] = (
+                    image[0],
+                    label,
+                    probabilities,
+                )
             predicted = int(np.argmax(probabilities))
             results[name]["samples"].append((path.name, label, predicted))
             results[name]["samples_correct"] += int(predicted == label)
@@ -110,4 +129,103 @@ def run(data_dir=None, print_fn=print):
                 )
             )
     print_fn(format_table(rows))
+
+    if TFLITE_PRESET in models:
+        missing = [
+            m for m in TFLITE_MODULES if importlib.util.find_spec(m) is None
+        ]
+        if missing:
+            print_fn(
+                f"\nTFLite: skipped ({', '.join(missing)} not installed; "
+                "pip install keras-pmm[tensorflow,export])"
+            )
+            results[TFLITE_PRESET]["tflite"] = None
+        else:
+            results[TFLITE_PRESET]["tflite"] = compare_tflite(
+                TFLITE_PRESET, keras_probabilities, print_fn
+            )
     return results
+
+
+def compare_tflite(name, keras_probabilities, print_fn=print):
+    """Exports a preset to TFLite and classifies the samples with LiteRT.
+
+    The `.tflite` file (float32, every operator a builtin) is written to a
+    temporary folder and run by `TFLiteModel`: the LiteRT interpreter
+    without TensorFlow ops, as a phone app would.
+
+    Args:
+        name: the preset.
+        keras_probabilities: dict sample file name -> (image (28, 28),
+            true class, Keras class probabilities).
+        print_fn: where the lines go.
+
+    Returns:
+        dict with "file_bytes", "ops" (the file's operators), "images",
+        "agree" (samples whose TFLite argmax is Keras'), "max_difference"
+        (max |probability difference|, all samples and classes) and
+        "samples": list of (sample, Keras class, TFLite class).
+    """
+    from keras_pmm import export
+    from keras_pmm.export.litert import TFLiteModel
+
+    names = sorted(keras_probabilities)
+    images = np.stack([keras_probabilities[n][0] for n in names])
+    labels = [keras_probabilities[n][1] for n in names]
+    expected = np.stack([keras_probabilities[n][2] for n in names])
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        path = export.export_tflite(
+            name, pathlib.Path(folder) / f"{name}.tflite"
+        )
+        seconds = time.perf_counter() - start
+        content = path.read_bytes()
+        ops = export.check_builtin_ops(content)
+        model = TFLiteModel(path)
+        probabilities = model.predict(images)
+        class_names = model.class_names or [
+            str(c) for c in range(probabilities.shape[-1])
+        ]
+        del model  # the interpreter maps the file; release it first
+    print_fn(
+        f"\n{name} exported to TFLite in {seconds:.1f} s: "
+        f"{len(content) / 1024:.0f} KB, float32, {len(ops)} builtin "
+        "operators (Jacobi eigensolver, no TensorFlow ops)"
+    )
+    difference = np.abs(probabilities - expected)
+    keras_classes = expected.argmax(axis=-1)
+    tflite_classes = probabilities.argmax(axis=-1)
+    rows = [
+        ("sample", "true", "Keras", "TFLite", "probability", "agree", "|dp|")
+    ]
+    for index, sample in enumerate(names):
+        predicted = tflite_classes[index]
+        rows.append(
+            (
+                sample,
+                class_names[labels[index]],
+                class_names[keras_classes[index]],
+                class_names[predicted],
+                f"{probabilities[index, predicted]:.3f}",
+                "yes" if predicted == keras_classes[index] else "NO",
+                f"{difference[index].max():.1g}",
+            )
+        )
+    print_fn(format_table(rows))
+    agree = int(np.sum(tflite_classes == keras_classes))
+    max_difference = float(difference.max()) if len(names) else 0.0
+    print_fn(
+        f"\nTFLite (builtins only, {len(content) / 1024:.0f} KB): "
+        f"{agree}/{len(names)} sample images agree with Keras, "
+        f"max |p difference| {max_difference:.1g}"
+    )
+    return {
+        "file_bytes": len(content),
+        "ops": ops,
+        "images": len(names),
+        "agree": agree,
+        "max_difference": max_difference,
+        "samples": list(
+            zip(names, keras_classes.tolist(), tflite_classes.tolist())
+        ),
+    }

@@ -1,4 +1,7 @@
-"""The main job: every trained preset evaluated, the samples classified."""
+"""The main job: every trained preset evaluated, the samples classified, and
+`pmm_mnist` exported to TFLite and run by LiteRT."""
+
+import re
 
 from keras_pmm import zoo
 from keras_pmm.zoo import demo
@@ -20,3 +23,30 @@ def test_demo_reproduces_the_cards_and_classifies_the_samples(data_dir):
         assert result["samples_correct"] >= len(shipped) - 1
     text = "\n".join(printed)
     assert "pmm_mnist" in text and "not trained here" in text
+
+    # The TFLite file, run by the LiteRT interpreter, agrees with Keras.
+    tflite = results[demo.TFLITE_PRESET]["tflite"]
+    shipped = [s for s in demo.samples() if s[1] == "mnist"]
+    assert tflite["images"] == len(shipped) == 6
+    assert tflite["agree"] == tflite["images"]
+    assert 0 <= tflite["max_difference"] < 1e-4
+    assert tflite["ops"] and "WHILE" in tflite["ops"]  # the Jacobi sweeps
+    keras_classes = {
+        path: predicted
+        for path, _, predicted in results[demo.TFLITE_PRESET]["samples"]
+    }
+    for sample, keras_class, tflite_class in tflite["samples"]:
+        assert keras_class == tflite_class == keras_classes[sample]
+    # ... and says so in its last line.
+    final = printed[-1].strip()
+    match = re.fullmatch(
+        r"TFLite \(builtins only, (\d+) KB\): (\d+)/(\d+) sample images "
+        r"agree with Keras, max \|p difference\| (\S+)",
+        final,
+    )
+    assert match, final
+    kilobytes, agree, total, difference = match.groups()
+    assert int(kilobytes) == round(tflite["file_bytes"] / 1024) > 0
+    assert int(agree) == int(total) == len(shipped)
+    assert float(difference) < 1e-4
+    assert "exported to TFLite" in text and " NO " not in text
