@@ -120,3 +120,43 @@ def test_committed_results_match_the_readme():
                 f"| {backend} | {row['model']} | {row['parameters']:,} | "
                 f"{row['train_samples_per_s']:,.0f} |" in readme
             )
+
+
+def test_export_bench_quick_run(data_dir, tmp_path, capsys):
+    """One tiny export benchmark: pmm_mnist and the MLP to float32 TFLite,
+    one Jacobi sweep count, 64 test images."""
+    spec = importlib.util.spec_from_file_location(
+        "export_bench", ROOT / "benchmarks" / "export_bench.py"
+    )
+    export_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(export_bench)
+    path = tmp_path / "export.json"
+    argv = ["--quick", "--presets", "pmm_mnist", "--formats", "float32"]
+    argv += ["--limit", "64", "--data-dir", data_dir, "--json", str(path)]
+    assert export_bench.main(argv) == 0
+    report = json.loads(path.read_text())
+    assert report["limit"] == 64 and report["skipped_presets"]
+    rows = {(row["model"], row["format"]): row for row in report["rows"]}
+    pmm = rows["pmm_mnist", "float32"]
+    assert pmm["runtime"] == "LiteRT" and pmm["parameters"] == 2494
+    assert 10_000 < pmm["file_bytes"] < 1_000_000
+    assert pmm["latency_ms_1_thread"] > 0 and pmm["latency_ms_2_thread"] > 0
+    assert pmm["accuracy"] == pmm["keras_accuracy"] > 0.8
+    assert pmm["agreement"] == 1.0 and pmm["max_prob_diff"] < 1e-3
+    assert rows["pmm_mnist", "Keras model(x)"]["latency_ms_default_threads"]
+    (mlp,) = [
+        row
+        for key, row in rows.items()
+        if key[1] == "float32" and key[0].startswith("MLP 784-")
+    ]
+    assert abs(mlp["parameters"] - 2494) < 795 and mlp["file_bytes"] > 0
+    target = report["targets"][0]
+    assert target["model"] == "pmm_mnist"
+    assert target["size_ratio"] == pmm["file_bytes"] / 200_000
+    study = report["sweeps"]
+    assert study["default_sweeps"] == 6
+    assert [row["sweeps"] for row in study["rows"]] == [1]
+    assert 0 <= study["rows"][0]["accuracy"] <= 1
+    printed = capsys.readouterr().out
+    assert "| pmm_mnist | 2,494 | float32 | LiteRT |" in printed
+    assert "## Jacobi sweeps" in printed
