@@ -196,6 +196,65 @@ def train(args):
     )
 
 
+def _representative_images(preset, data_dir, count=300, seed=0):
+    """`count` training images of the preset's data set, seeded."""
+    (x_train, _), _ = _load_data(preset.data, data_dir)
+    rng = np.random.default_rng(seed)
+    return x_train[rng.choice(len(x_train), count, replace=False)]
+
+
+def export(args):
+    from keras_pmm import export as exporter
+
+    name = args.name
+    if name.endswith(".keras"):
+        import keras
+
+        if not pathlib.Path(name).is_file():
+            raise UsageError(f"No such file: {name}")
+        model, preset = keras.saving.load_model(name, compile=False), None
+    else:
+        _, preset = _folder_and_preset(name)
+        model = name
+        _load_model(name)  # a preset without weights is a usage error
+    representative = None
+    if args.quantize == "int8":
+        if preset is None:
+            raise UsageError(
+                "--quantize int8 calibrates on the preset's training images; "
+                "export a preset name or folder, or call "
+                "keras_pmm.export.export_tflite with representative_data."
+            )
+        representative = _representative_images(preset, args.data_dir)
+    if args.format != "tflite" and args.quantize:
+        raise UsageError("--quantize applies to --format tflite only.")
+    try:
+        path = exporter.export_model(
+            model,
+            args.out,
+            args.format,
+            quantization=args.quantize,
+            representative_data=representative,
+            input_dtype=args.input_dtype,
+            sweeps=args.sweeps,
+            overwrite=args.force,
+        )
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
+        raise UsageError(error) from error  # ExportError is a ValueError
+    size = (
+        sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        if path.is_dir()
+        else path.stat().st_size
+    )
+    labels = exporter.labels_path(path)
+    print(
+        f"wrote {path} ({size / 1024:.0f} KB"
+        + (f", {args.quantize}" if args.quantize else "")
+        + ")"
+        + (f" and {labels}" if labels.is_file() else "")
+    )
+
+
 def demo(args):
     from keras_pmm import zoo
     from keras_pmm.zoo import demo as zoo_demo

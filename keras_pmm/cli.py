@@ -1,4 +1,4 @@
-"""The `keras-pmm` command line: zoo list / evaluate, predict, train, demo.
+"""The `keras-pmm` command line: zoo, predict, train, export, demo.
 
 Run `keras-pmm --help` or `keras-pmm COMMAND --help`. The Keras backend is
 `KERAS_BACKEND` (or `--backend`); when a flag needs a different backend or
@@ -7,8 +7,11 @@ before Keras starts.
 
 This module imports no Keras (nor any backend) so that `--help` and argument
 errors answer at once; the commands' work lives in `_cli_commands`, imported
-once the arguments are parsed. TensorFlow's C++ logging is silenced unless
-`TF_CPP_MIN_LOG_LEVEL` is set (set it to 0 to see every message).
+once the arguments are parsed. `predict` on a `.tflite` file runs
+`_cli_litert` instead and never imports Keras or TensorFlow; `export` always
+runs on TensorFlow (the command restarts itself with that backend).
+TensorFlow's C++ logging is silenced unless `TF_CPP_MIN_LOG_LEVEL` is set
+(set it to 0 to see every message).
 """
 
 import argparse
@@ -85,11 +88,14 @@ def _parser():
 
     predict = commands.add_parser(
         "predict",
-        help="classify image files with a preset",
+        help="classify image files with a preset or a .tflite file",
         description="Classify PNG/JPEG images or .npy arrays (28x28 grey, "
-        "0..255) with a preset.",
+        "0..255) with a preset, or with an exported .tflite file run by the "
+        "LiteRT interpreter alone (no Keras, no TensorFlow).",
     )
-    predict.add_argument("name", help="preset name or preset folder")
+    predict.add_argument(
+        "name", help="preset name, preset folder or .tflite file"
+    )
     predict.add_argument(
         "files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files"
     )
@@ -152,6 +158,50 @@ def _parser():
         help="start over when OUTPUT holds a finished run",
     )
 
+    export = commands.add_parser(
+        "export",
+        help="export a preset to SavedModel, TFLite or ONNX",
+        description="Export a preset (name or trained folder) or a .keras "
+        "file to a SavedModel folder, a builtins-only .tflite file or an "
+        ".onnx file, with its class names beside it. Runs on TensorFlow. "
+        "The write is atomic; an existing output is kept unless --force.",
+    )
+    export.add_argument(
+        "name", help="preset name, preset folder or .keras file"
+    )
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=("saved_model", "tflite", "onnx"),
+        help="output format",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=("float16", "dynamic_int8", "int8"),
+        default=None,
+        help="TFLite post-training quantisation (int8 calibrates on 300 "
+        "training images of the preset's data set)",
+    )
+    export.add_argument("--out", required=True, help="output file or folder")
+    export.add_argument(
+        "--force", action="store_true", help="replace an existing output"
+    )
+    export.add_argument(
+        "--input-dtype",
+        choices=("float32", "uint8"),
+        default="float32",
+        help="dtype of the exported input (float32)",
+    )
+    export.add_argument(
+        "--sweeps",
+        type=positive_int,
+        default=None,
+        help="Jacobi sweeps of the exported eigensolver (default: from n)",
+    )
+    export.add_argument(
+        "--data-dir", default=None, help="folder of IDX files (for int8)"
+    )
+
     demo = commands.add_parser(
         "demo",
         help="evaluate every preset and classify the bundled sample images",
@@ -167,6 +217,8 @@ def _environment_for(args):
     needed = {}
     if args.backend:
         needed["KERAS_BACKEND"] = args.backend
+    if args.command == "export":
+        needed["KERAS_BACKEND"] = "tensorflow"  # only TF traces the graph
     devices = getattr(args, "devices", None)
     backend = args.backend or os.environ.get("KERAS_BACKEND", "tensorflow")
     if devices and devices > 1 and backend == "jax":
@@ -223,6 +275,14 @@ def main(argv=None):
             )
         os.environ.update(missing)
         os.execv(sys.executable, [sys.executable, "-m", "keras_pmm.cli", *argv])
+    if args.command == "predict" and args.name.endswith(".tflite"):
+        from keras_pmm import _cli_litert
+
+        try:
+            return _cli_litert.predict(args) or 0
+        except _cli_litert.UsageError as error:
+            print(f"keras-pmm: error: {error}", file=sys.stderr)
+            return 2
     with _quiet_tensorflow_logs():
         import keras  # noqa: F401 - loads the backend while stderr is quiet
 
@@ -233,6 +293,7 @@ def main(argv=None):
         ("zoo", "evaluate"): _cli_commands.zoo_evaluate,
         ("predict", None): _cli_commands.predict,
         ("train", None): _cli_commands.train,
+        ("export", None): _cli_commands.export,
         ("demo", None): _cli_commands.demo,
     }[(args.command, getattr(args, "zoo_command", None))]
     try:

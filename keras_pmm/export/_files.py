@@ -43,6 +43,12 @@ def check_output(path, overwrite, suffix=None):
     return path
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_text_atomic(path, text):
     _write_bytes_atomic(path, text.encode("utf-8"))
 
@@ -54,6 +60,7 @@ def _write_bytes_atomic(path, content):
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(content)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0o600
         os.replace(temporary, path)
     except BaseException:
         pathlib.Path(temporary).unlink(missing_ok=True)
@@ -87,6 +94,7 @@ def write_folder(path, fill, class_names=None):
             (target / "labels.txt").write_text(
                 "\n".join(class_names) + "\n", encoding="utf-8"
             )
+        os.chmod(target, 0o777 & ~_umask())  # mkdtemp makes it 0o700
         old = None
         if path.exists():
             old = temporary / "old"

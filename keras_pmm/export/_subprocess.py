@@ -1,10 +1,13 @@
 """Export from the JAX or PyTorch backend: a TensorFlow subprocess.
 
 Only TensorFlow can trace the inference graph that the three formats are
-written from. Under another backend the model is saved as a `.keras` file
+written from. Under another backend each model is saved as a `.keras` file
 (weights and config, which every backend reads) and `keras_pmm.export` runs
-on it in `python -m keras_pmm.export._worker` with `KERAS_BACKEND=tensorflow`.
-A preset given by name goes over by name.
+on it in `python -m keras_pmm.export._worker` with `KERAS_BACKEND=tensorflow`;
+a preset given by name goes over by name. The modules that define the
+model's custom (non-Keras) classes are imported there first, so layers
+registered with `keras.saving.register_keras_serializable` load as they do
+here.
 """
 
 import json
@@ -17,32 +20,49 @@ import tempfile
 import numpy as np
 
 
-def export(model, path, format, representative_data, **options):
+def _class_modules(model):
+    modules = {type(model).__module__}
+    modules.update(type(layer).__module__ for layer in model._flatten_layers())
+    return sorted(
+        m
+        for m in modules
+        if m != "__main__" and not m.startswith(("keras.", "keras_pmm."))
+    )
+
+
+def run_jobs(jobs):
+    """Runs `[(model, path, format, representative_data, options)]` in one
+    TensorFlow subprocess; raises the first job's error, if any."""
     from keras_pmm.export import ExportError
 
     with tempfile.TemporaryDirectory() as folder:
         folder = pathlib.Path(folder)
-        if isinstance(model, (str, pathlib.Path)):
-            source = str(model)
-        else:
-            source = str(folder / "model.keras")
-            model.save(source)
-        job = {
-            "model": source,
-            "is_file": not isinstance(model, (str, pathlib.Path)),
-            "path": str(path),
-            "format": format,
-            "representative_data": None,
-            **options,
-        }
-        if representative_data is not None:
-            job["representative_data"] = str(folder / "representative.npy")
-            np.save(job["representative_data"], np.asarray(representative_data))
-        (folder / "job.json").write_text(json.dumps(job))
+        specs = []
+        for index, (model, path, format, representative, options) in enumerate(
+            jobs
+        ):
+            by_name = isinstance(model, (str, pathlib.Path))
+            spec = {
+                "model": str(model) if by_name else f"{folder}/{index}.keras",
+                "is_file": not by_name,
+                "imports": [] if by_name else _class_modules(model),
+                "path": str(path),
+                "format": format,
+                "representative_data": None,
+                **options,
+            }
+            if not by_name:
+                model.save(spec["model"])
+            if representative is not None:
+                spec["representative_data"] = f"{folder}/{index}.npy"
+                np.save(spec["representative_data"], np.asarray(representative))
+            specs.append(spec)
+        (folder / "jobs.json").write_text(json.dumps(specs))
         env = {
             **os.environ,
             "KERAS_BACKEND": "tensorflow",
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         }
         result = subprocess.run(
             [sys.executable, "-m", "keras_pmm.export._worker", str(folder)],
@@ -57,6 +77,7 @@ def export(model, path, format, representative_data, **options):
                 "FileExistsError": FileExistsError,
                 "FileNotFoundError": FileNotFoundError,
                 "TypeError": TypeError,
+                "NotBuiltinError": ExportError,
             }
             raise kinds.get(error["type"], ExportError)(error["message"])
         if result.returncode != 0:
@@ -64,3 +85,7 @@ def export(model, path, format, representative_data, **options):
                 "The TensorFlow export subprocess failed (exit "
                 f"{result.returncode}):\n{result.stderr[-4000:]}"
             )
+
+
+def export(model, path, format, representative_data, **options):
+    run_jobs([(model, path, format, representative_data, options)])

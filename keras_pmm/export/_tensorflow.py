@@ -9,9 +9,13 @@ TensorFlow backend can trace this graph; `keras_pmm.export` runs this module
 in a TensorFlow subprocess when another backend is active.
 """
 
+import contextlib
+import os
 import pathlib
 import re
+import sys
 import tempfile
+import warnings
 
 import keras
 import numpy as np
@@ -42,16 +46,21 @@ def _evaluate_eagerly(compute):
         return np.asarray(keras.ops.convert_to_numpy(compute()))
 
 
+def _symbolic_inputs(model):
+    """The `keras.Input`s of a functional or Sequential model, else None."""
+    try:
+        return list(model.inputs) or None
+    except (AttributeError, ValueError):
+        return None
+
+
 def input_spec(model, input_dtype):
     """The serving input (batch dynamic): images or (batch, p) features."""
     image_shape = getattr(model, "image_shape", None)
     if image_shape is not None:
         shape = (None,) + tuple(image_shape)
-    elif (
-        isinstance(model, (keras.Sequential, keras.Model))
-        and getattr(model, "_inputs_struct", None) is not None
-    ):
-        inputs = model.inputs
+    elif _symbolic_inputs(model) is not None:
+        inputs = _symbolic_inputs(model)
         if len(inputs) != 1:
             raise ExportError(
                 f"Only single-input models can be exported. {model.name} has "
@@ -104,6 +113,26 @@ def float32_model(model):
     return clone
 
 
+def check_real(model, format):
+    """Raises `ExportError` for complex arithmetic, which TFLite and ONNX
+    lack: layers with `field="complex"` or complex inputs."""
+    inner_first = list(model._flatten_layers(include_self=False)) + [model]
+    for layer in inner_first:
+        if getattr(layer, "field", None) == "complex":
+            raise ExportError(
+                f"Layer {layer.name!r} ({type(layer).__name__}) uses "
+                "field='complex': TFLite and ONNX have no builtins for "
+                f"complex arithmetic, so it cannot be exported to {format}. "
+                "Export it as a SavedModel, or use field='real'."
+            )
+    for tensor in getattr(model, "inputs", None) or []:
+        if "complex" in str(tensor.dtype):
+            raise ExportError(
+                f"{model.name} takes complex inputs ({tensor.dtype}), which "
+                f"{format} cannot represent."
+            )
+
+
 def _serving_function(model):
     return tf.function(
         lambda inputs: {"outputs": model(inputs, training=False)},
@@ -129,9 +158,37 @@ def _converter(saved_model):
     return converter
 
 
+@contextlib.contextmanager
+def _quiet():
+    """Silences the converter's C++ prints and its deprecation warnings.
+
+    The LiteRT converter and quantiser print diagnostics from C++ straight to
+    the process's stdout and stderr; their errors also reach Python as
+    exceptions, which are reported.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved + [null]:
+            os.close(fd)
+
+
 def _convert(converter):
     try:
-        return converter.convert()
+        with _quiet():
+            return converter.convert()
     except Exception as error:  # the converter raises ConverterError
         text = str(error)
         ops = sorted(set(re.findall(r"'tf\.(\w+)'", text)))
@@ -176,12 +233,14 @@ def convert_tflite(saved_model, quantization=None, representative_data=None):
     options = tf.lite.experimental.QuantizationDebugOptions(
         denylisted_ops=sorted(_float_ops(saved_model) - INT8_OPS)
     )
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter,
-        debug_dataset=representative_dataset,
-        debug_options=options,
-    )
-    return debugger.get_nondebug_quantized_model()
+    with _quiet():
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter,
+            debug_dataset=representative_dataset,
+            debug_options=options,
+        )
+    with _quiet():
+        return debugger.get_nondebug_quantized_model()
 
 
 def onnx_bytes(model, input_dtype="float32", sweeps=None, opset=17):
@@ -207,6 +266,8 @@ def export(
     sweeps=None,
 ):
     """Writes `model` to `path` in `format` (see `keras_pmm.export`)."""
+    if format != "saved_model":
+        check_real(model, format)
     model = float32_model(model)
     if format == "saved_model":
         _files.write_folder(

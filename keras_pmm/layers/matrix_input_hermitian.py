@@ -110,8 +110,14 @@ class MatrixInputHermitian(keras.layers.Layer):
             lambda: hermitian_from_packed(self.bias_matrix, self.field),
         )
 
+        batch_shape = tuple(ops.shape(inputs)[:-2])
+        size = inputs.shape[-1]
+        matrices = ops.reshape(inputs, (-1, size, size))
+
         def congruence(left, right):
-            return ops.einsum("am,...mk,bk->...ab", left, inputs, right)
+            # No ellipsis: tf2onnx's einsum rewriter rejects "..." equations.
+            product = ops.einsum("am,zmk,bk->zab", left, matrices, right)
+            return ops.reshape(product, batch_shape + (self.n, self.n))
 
         if self.field == "real":
             return bias + congruence(self.projection, self.projection)

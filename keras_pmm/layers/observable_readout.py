@@ -276,9 +276,10 @@ class ObservableReadout(keras.layers.Layer):
                 vectors, shared, vectors, "zsai,skab,zsbj->zskij"
             )
             if self.decoder == "expectation":
-                outputs = ops.sum(
-                    ops.diagonal(real, axis1=-2, axis2=-1), axis=-1
-                )
+                # sum_i v_i^H D v_i through an identity mask, not a diagonal
+                # op: TFLite has no builtin for MatrixDiagPart.
+                identity = ops.convert_to_tensor(np.eye(self.r), real.dtype)
+                outputs = ops.sum(real * identity, axis=(-2, -1))
             else:
                 upper = ops.convert_to_tensor(
                     np.triu(np.ones((self.r, self.r))), real.dtype

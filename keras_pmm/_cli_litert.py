@@ -1,0 +1,43 @@
+"""`keras-pmm predict MODEL.tflite FILE...`: LiteRT alone, no Keras.
+
+Imports numpy, Pillow and `ai_edge_litert` only, as a phone app would run
+the exported file; `keras_pmm.cli` calls it before anything imports Keras.
+"""
+
+import numpy as np
+
+
+class UsageError(Exception):
+    """A command cannot run as typed; the message says why."""
+
+
+def predict(args):
+    from keras_pmm import _images
+    from keras_pmm.export.litert import TFLiteModel
+
+    try:
+        model = TFLiteModel(args.name)
+    except (FileNotFoundError, ValueError) as error:
+        raise UsageError(error) from error
+    batches = []
+    for path in args.files:
+        try:
+            batches.append(_images.read_images(path, args.invert))
+        except (FileNotFoundError, ValueError) as error:
+            raise UsageError(error) from error
+    for path, batch in zip(args.files, batches):
+        try:
+            probabilities = model.predict(batch)
+        except ValueError as error:
+            raise UsageError(error) from error
+        names = model.class_names or [
+            str(c) for c in range(probabilities.shape[-1])
+        ]
+        top_k = min(args.top_k, len(names))
+        for index, row in enumerate(probabilities):
+            label = path if len(batch) == 1 else f"{path}[{index}]"
+            best = np.argsort(-row)[:top_k]
+            print(
+                f"{label}: "
+                + ", ".join(f"{names[c]} ({row[c]:.3f})" for c in best)
+            )
