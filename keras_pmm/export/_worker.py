@@ -2,7 +2,7 @@
 
 Reads the jobs in `FOLDER/jobs.json` (written by `_subprocess.run_jobs`),
 exports each, and at the first failure writes the error's type and message
-(prefixed with the job's output path) to `FOLDER/error.json`.
+to `FOLDER/error.json` (the parent raises it again).
 """
 
 import importlib

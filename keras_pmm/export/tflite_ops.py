@@ -50,7 +50,10 @@ def read_ops(model_content):
     Example:
     >>> import pathlib
     >>> from keras_pmm.export import tflite_ops
-    >>> ops = tflite_ops.read_ops(b"")  # doctest: +SKIP
+    >>> path = pathlib.Path("pmm_mnist.tflite")
+    >>> ops = tflite_ops.read_ops(path.read_bytes())  # doctest: +SKIP
+    >>> sorted({op for op, _ in ops})[:3]  # doctest: +SKIP
+    ['ABS', 'ADD', 'BATCH_MATMUL']
     """
     from ai_edge_litert import schema_py_generated as schema
 
