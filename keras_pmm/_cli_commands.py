@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from keras_pmm._cli_litert import print_top_k
 from keras_pmm.zoo.evaluation import percent
 
 
@@ -123,17 +124,13 @@ def predict(args):
     _, preset = _folder_and_preset(args.name)
     batches = [_read_images(path, args.invert) for path in args.files]
     model = _load_model(args.name)
-    class_names = preset.data.class_names
-    top_k = min(args.top_k, len(class_names))
     for path, batch in zip(args.files, batches):
-        probabilities = model.predict(batch, verbose=0)
-        for index, row in enumerate(probabilities):
-            label = path if len(batch) == 1 else f"{path}[{index}]"
-            best = np.argsort(-row)[:top_k]
-            print(
-                f"{label}: "
-                + ", ".join(f"{class_names[c]} ({row[c]:.3f})" for c in best)
-            )
+        print_top_k(
+            path,
+            model.predict(batch, verbose=0),
+            preset.data.class_names,
+            args.top_k,
+        )
 
 
 def _check_devices(devices, batch_size):
@@ -206,6 +203,8 @@ def _representative_images(preset, data_dir, count=300, seed=0):
 def export(args):
     from keras_pmm import export as exporter
 
+    if args.format != "tflite" and args.quantize:
+        raise UsageError("--quantize applies to --format tflite only.")
     name = args.name
     if name.endswith(".keras"):
         import keras
@@ -215,8 +214,7 @@ def export(args):
         model, preset = keras.saving.load_model(name, compile=False), None
     else:
         _, preset = _folder_and_preset(name)
-        model = name
-        _load_model(name)  # a preset without weights is a usage error
+        model = _load_model(name)  # a preset without weights: usage error
     representative = None
     if args.quantize == "int8":
         if preset is None:
@@ -226,8 +224,6 @@ def export(args):
                 "keras_pmm.export.export_tflite with representative_data."
             )
         representative = _representative_images(preset, args.data_dir)
-    if args.format != "tflite" and args.quantize:
-        raise UsageError("--quantize applies to --format tflite only.")
     try:
         path = exporter.export_model(
             model,
@@ -236,6 +232,7 @@ def export(args):
             quantization=args.quantize,
             representative_data=representative,
             input_dtype=args.input_dtype,
+            class_names=None if preset is None else preset.data.class_names,
             sweeps=args.sweeps,
             overwrite=args.force,
         )

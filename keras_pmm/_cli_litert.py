@@ -11,6 +11,22 @@ class UsageError(Exception):
     """A command cannot run as typed; the message says why."""
 
 
+def print_top_k(path, probabilities, class_names, top_k):
+    """Prints each image's `top_k` classes of a file's (n, C) probabilities.
+
+    One line per image, `path` (or `path[i]` for a file of several images)
+    then `name (probability)` in descending order.
+    """
+    top_k = min(top_k, len(class_names))
+    for index, row in enumerate(probabilities):
+        label = path if len(probabilities) == 1 else f"{path}[{index}]"
+        best = np.argsort(-row)[:top_k]
+        print(
+            f"{label}: "
+            + ", ".join(f"{class_names[c]} ({row[c]:.3f})" for c in best)
+        )
+
+
 def predict(args):
     from keras_pmm import _images
     from keras_pmm.export.litert import TFLiteModel
@@ -33,11 +49,4 @@ def predict(args):
         names = model.class_names or [
             str(c) for c in range(probabilities.shape[-1])
         ]
-        top_k = min(args.top_k, len(names))
-        for index, row in enumerate(probabilities):
-            label = path if len(batch) == 1 else f"{path}[{index}]"
-            best = np.argsort(-row)[:top_k]
-            print(
-                f"{label}: "
-                + ", ".join(f"{names[c]} ({row[c]:.3f})" for c in best)
-            )
+        print_top_k(path, probabilities, names, args.top_k)

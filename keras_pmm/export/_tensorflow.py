@@ -57,10 +57,10 @@ def _symbolic_inputs(model):
 def input_spec(model, input_dtype):
     """The serving input (batch dynamic): images or (batch, p) features."""
     image_shape = getattr(model, "image_shape", None)
+    inputs = None if image_shape is not None else _symbolic_inputs(model)
     if image_shape is not None:
         shape = (None,) + tuple(image_shape)
-    elif _symbolic_inputs(model) is not None:
-        inputs = _symbolic_inputs(model)
+    elif inputs is not None:
         if len(inputs) != 1:
             raise ExportError(
                 f"Only single-input models can be exported. {model.name} has "
