@@ -1,7 +1,52 @@
 """Uncertainty quantification for PMMs (`keras_pmm.uq`).
 
-Ensembles, variational PMMs, conformal prediction and calibration metrics
-arrive with the uncertainty issue.
+- `DeepEnsemble`: M independently trained PMMs as one saveable model.
+- Conformal prediction: `SplitConformalRegressor` (intervals),
+  `SplitConformalClassifier` (APS / RAPS sets), `conformal_quantile`,
+  `coverage`.
+- Calibration: `expected_calibration_error`, `negative_log_likelihood`,
+  `brier_score`, `predictive_entropy`, `mutual_information`, `auroc`,
+  `ood_auroc`, `fit_temperature`, `apply_temperature`,
+  `reliability_diagram`.
+- `GaussianNLL`: the loss of mean / variance regression heads.
 """
 
-__all__ = []
+from keras_pmm.uq.calibration import apply_temperature
+from keras_pmm.uq.calibration import fit_temperature
+from keras_pmm.uq.calibration import reliability_diagram
+from keras_pmm.uq.conformal import SplitConformalClassifier
+from keras_pmm.uq.conformal import SplitConformalRegressor
+from keras_pmm.uq.conformal import conformal_quantile
+from keras_pmm.uq.conformal import coverage
+from keras_pmm.uq.ensemble import DeepEnsemble
+from keras_pmm.uq.losses import GaussianNLL
+from keras_pmm.uq.metrics import auroc
+from keras_pmm.uq.metrics import brier_score
+from keras_pmm.uq.metrics import calibration_curve
+from keras_pmm.uq.metrics import classification_report
+from keras_pmm.uq.metrics import expected_calibration_error
+from keras_pmm.uq.metrics import mutual_information
+from keras_pmm.uq.metrics import negative_log_likelihood
+from keras_pmm.uq.metrics import ood_auroc
+from keras_pmm.uq.metrics import predictive_entropy
+
+__all__ = [
+    "DeepEnsemble",
+    "GaussianNLL",
+    "SplitConformalClassifier",
+    "SplitConformalRegressor",
+    "apply_temperature",
+    "auroc",
+    "brier_score",
+    "calibration_curve",
+    "classification_report",
+    "conformal_quantile",
+    "coverage",
+    "expected_calibration_error",
+    "fit_temperature",
+    "mutual_information",
+    "negative_log_likelihood",
+    "ood_auroc",
+    "predictive_entropy",
+    "reliability_diagram",
+]

@@ -1,0 +1,334 @@
+"""Split-conformal prediction intervals and prediction sets.
+
+Split conformal prediction (Vovk et al. 2005; Lei et al. 2018; Angelopoulos
+& Bates, "A Gentle Introduction to Conformal Prediction", 2021): score each
+example of a held-out calibration set (never the training set) by how
+badly the model fits it, take the ceil((n + 1)(1 - alpha)) / n empirical
+quantile q of the n scores, and predict every answer whose score on a new
+example is <= q. When calibration and test examples are exchangeable, the
+intervals or sets contain the truth with probability >= 1 - alpha
+(marginally, over the calibration draw and the test example).
+
+Scores:
+    regression `"absolute"`: |y - mu(x)|; interval mu(x) +- q.
+    regression `"normalized"`: |y - mu(x)| / sigma(x), sigma a predicted
+        standard deviation (a Gaussian ensemble's, or your own `scale`);
+        interval mu(x) +- q sigma(x), wider where the model is unsure.
+    classification `"aps"` (Romano et al. 2020, non-randomised): the
+        probability mass of the classes ranked at or above y.
+    classification `"raps"` (Angelopoulos et al. 2021): APS plus
+        `penalty` * max(0, rank(y) - `k_reg`), which keeps sets small.
+
+The classes take any model with `predict` (a keras_pmm model, a
+`DeepEnsemble`, a Bayesian PMM) or, through the `*_from_predictions`
+methods, predictions you already have.
+"""
+
+import numpy as np
+
+from keras_pmm.uq import _checks
+
+REGRESSION_SCORES = ("absolute", "normalized")
+CLASSIFICATION_SCORES = ("aps", "raps")
+
+
+def conformal_quantile(scores, alpha):
+    """The split-conformal threshold of calibration scores.
+
+    The ceil((n + 1)(1 - alpha))-th smallest of the n scores (Angelopoulos
+    & Bates 2021, eq. 1), or +inf when that rank exceeds n (too few
+    calibration examples for the level: every answer is kept).
+
+    Args:
+        scores: (n,) finite calibration scores, n >= 1.
+        alpha: miscoverage level in (0, 1).
+
+    Returns:
+        The threshold q, a float (possibly inf).
+
+    Raises:
+        ValueError: for an empty or non-finite score set or alpha outside
+            (0, 1).
+
+    Example:
+
+    >>> conformal_quantile(np.arange(1.0, 20.0), alpha=0.1)  # rank 18 of 19
+    18.0
+    """
+    scores = _checks.scores(scores, "scores")
+    alpha = _checks.alpha(alpha)
+    rank = int(np.ceil((len(scores) + 1) * (1.0 - alpha)))
+    if rank > len(scores):
+        return float("inf")
+    return float(np.sort(scores)[rank - 1])
+
+
+def _predict(model, x, batch_size):
+    if not hasattr(model, "predict"):
+        raise TypeError(
+            f"`model` must have a `predict` method (a Keras model). "
+            f"Received: {type(model).__name__}"
+        )
+    return model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def gaussian_outputs(prediction):
+    """(mean, std or None) of a model's `predict` output.
+
+    A dict with `"mean"` and `"variance"` (a Gaussian `DeepEnsemble`) gives
+    both; a plain array is a mean without a spread.
+    """
+    if isinstance(prediction, dict):
+        if "mean" not in prediction:
+            raise ValueError(
+                "A dict prediction must have a 'mean' entry. Received keys: "
+                f"{sorted(prediction)}"
+            )
+        mean = _checks.as_numpy(prediction["mean"], "mean")
+        variance = prediction.get("variance")
+        std = None
+        if variance is not None:
+            std = np.sqrt(_checks.as_numpy(variance, "variance"))
+        return mean.astype("float64"), std
+    return _checks.as_numpy(prediction, "prediction").astype("float64"), None
+
+
+class SplitConformalRegressor:
+    """Split-conformal prediction intervals around a regression model.
+
+    Args:
+        model: a fitted model whose `predict` returns the mean (batch, k),
+            or a dict with `"mean"` and `"variance"` (a Gaussian
+            `keras_pmm.uq.DeepEnsemble`); None when you only use the
+            `*_from_predictions` methods.
+        alpha: miscoverage level in (0, 1); intervals cover with
+            probability >= 1 - alpha.
+        score: `"absolute"` or `"normalized"` (needs a spread: the model's
+            variance or `scale`).
+        scale: optional callable x -> (batch, k) positive spreads for
+            `"normalized"` with a model that has no variance.
+        batch_size: batch size of `model.predict`.
+
+    Attributes:
+        quantile: the fitted threshold q (None before `calibrate`).
+
+    Example:
+
+    >>> rng = np.random.default_rng(0)
+    >>> y_cal = rng.normal(size=1000)
+    >>> conformal = SplitConformalRegressor(None, alpha=0.1)
+    >>> conformal = conformal.calibrate_from_predictions(
+    ...     y_cal, np.zeros(1000)
+    ... )
+    >>> lower, upper = conformal.interval_from_predictions(np.zeros(3))
+    >>> bool(1.5 < upper[0] < 1.8)  # about the normal's 95% point, 1.645
+    True
+    """
+
+    def __init__(
+        self, model, alpha=0.1, score="absolute", scale=None, batch_size=256
+    ):
+        if score not in REGRESSION_SCORES:
+            raise ValueError(
+                f"`score` must be one of {REGRESSION_SCORES}. Received: "
+                f"{score!r}"
+            )
+        self.model = model
+        self.alpha = _checks.alpha(alpha)
+        self.score = score
+        self.scale = scale
+        self.batch_size = batch_size
+        self.quantile = None
+
+    def _mean_and_scale(self, x):
+        mean, std = gaussian_outputs(_predict(self.model, x, self.batch_size))
+        if self.scale is not None:
+            std = _checks.as_numpy(self.scale(x), "scale(x)")
+        return mean, std
+
+    def _spread(self, y_pred, scale):
+        if self.score == "absolute":
+            return np.ones_like(y_pred)
+        if scale is None:
+            raise ValueError(
+                "score='normalized' needs a predicted spread: a model whose "
+                "predict returns {'mean', 'variance'} (a Gaussian "
+                "DeepEnsemble) or a `scale` callable."
+            )
+        scale = _checks.as_numpy(scale, "scale").astype("float64")
+        scale = np.broadcast_to(scale, y_pred.shape)
+        if not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+            raise ValueError("Predicted spreads must be finite and > 0.")
+        return scale
+
+    def calibrate(self, x, y):
+        """Fits the threshold on a held-out calibration set (x, y)."""
+        mean, std = self._mean_and_scale(x)
+        return self.calibrate_from_predictions(y, mean, std)
+
+    def calibrate_from_predictions(self, y_true, y_pred, scale=None):
+        """Fits the threshold from calibration targets and predictions.
+
+        Args:
+            y_true: calibration targets, the shape of `y_pred`.
+            y_pred: the model's means on the calibration inputs.
+            scale: predicted spreads (for `"normalized"`).
+
+        Returns:
+            self.
+        """
+        y_true, y_pred = _checks.regression_pairs(y_true, y_pred)
+        scores = np.abs(y_true - y_pred) / self._spread(y_pred, scale)
+        self.quantile = conformal_quantile(scores.reshape(-1), self.alpha)
+        return self
+
+    def predict_interval(self, x):
+        """(mean, lower, upper) arrays of the model's intervals on `x`."""
+        mean, std = self._mean_and_scale(x)
+        lower, upper = self.interval_from_predictions(mean, std)
+        return mean, lower, upper
+
+    def interval_from_predictions(self, y_pred, scale=None):
+        """(lower, upper) = y_pred -+ q * spread."""
+        if self.quantile is None:
+            raise ValueError("Call `calibrate` before predicting intervals.")
+        y_pred = _checks.as_numpy(y_pred, "y_pred").astype("float64")
+        half_width = self.quantile * self._spread(y_pred, scale)
+        return y_pred - half_width, y_pred + half_width
+
+
+def _sorted_mass(probabilities):
+    """Classes by decreasing probability and each one's cumulative mass."""
+    order = np.argsort(-probabilities, axis=-1, kind="stable")
+    sorted_p = np.take_along_axis(probabilities, order, axis=-1)
+    return order, np.cumsum(sorted_p, axis=-1)
+
+
+class SplitConformalClassifier:
+    """Split-conformal prediction sets (APS or RAPS) for a classifier.
+
+    The score of class y is its cumulative mass: the total probability of
+    the classes ranked at or above it (plus, for RAPS, `penalty` for each
+    rank beyond `k_reg`); the set of an example holds every class scoring
+    <= q. The top class is always included, so no set is empty (this only
+    raises coverage).
+
+    Args:
+        model: a fitted classifier whose `predict` returns (batch,
+            num_classes) probabilities (any keras_pmm classifier or a
+            `DeepEnsemble`); None when you only use `*_from_predictions`.
+        alpha: miscoverage level in (0, 1).
+        score: `"aps"` or `"raps"`.
+        penalty: RAPS rank penalty lambda >= 0.
+        k_reg: RAPS rank from which the penalty applies, >= 0.
+        batch_size: batch size of `model.predict`.
+
+    Example:
+
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.dirichlet(np.ones(4), size=500)
+    >>> y = np.array([rng.choice(4, p=row) for row in p])
+    >>> sets = SplitConformalClassifier(None, alpha=0.2)
+    >>> sets = sets.calibrate_from_predictions(y, p).sets_from_predictions(p)
+    >>> sets.shape, sets.dtype
+    ((500, 4), dtype('bool'))
+    """
+
+    def __init__(
+        self,
+        model,
+        alpha=0.1,
+        score="aps",
+        penalty=0.01,
+        k_reg=1,
+        batch_size=256,
+    ):
+        if score not in CLASSIFICATION_SCORES:
+            raise ValueError(
+                f"`score` must be one of {CLASSIFICATION_SCORES}. Received: "
+                f"{score!r}"
+            )
+        if not float(penalty) >= 0:
+            raise ValueError(f"`penalty` must be >= 0. Received: {penalty}")
+        if int(k_reg) < 0:
+            raise ValueError(f"`k_reg` must be >= 0. Received: {k_reg}")
+        self.model = model
+        self.alpha = _checks.alpha(alpha)
+        self.score = score
+        self.penalty = float(penalty) if score == "raps" else 0.0
+        self.k_reg = int(k_reg)
+        self.batch_size = batch_size
+        self.quantile = None
+
+    def class_scores(self, probabilities):
+        """(batch, num_classes) conformity score of every class."""
+        probabilities = _checks.probabilities(probabilities)
+        order, mass = _sorted_mass(probabilities)
+        ranks = np.arange(1, probabilities.shape[-1] + 1)
+        mass = mass + self.penalty * np.maximum(0, ranks - self.k_reg)
+        scores = np.empty_like(mass)
+        np.put_along_axis(scores, order, mass, axis=-1)
+        return scores
+
+    def calibrate(self, x, y):
+        """Fits the threshold on a held-out calibration set (x, y)."""
+        return self.calibrate_from_predictions(
+            y, _predict(self.model, x, self.batch_size)
+        )
+
+    def calibrate_from_predictions(self, y_true, probabilities):
+        """Fits the threshold from labels and predicted probabilities."""
+        y_true, probabilities = _checks.labelled_probabilities(
+            y_true, probabilities
+        )
+        scores = self.class_scores(probabilities)
+        true_scores = scores[np.arange(len(y_true)), y_true]
+        self.quantile = conformal_quantile(true_scores, self.alpha)
+        return self
+
+    def predict_set(self, x):
+        """(batch, num_classes) boolean prediction sets of the model on x."""
+        return self.sets_from_predictions(
+            _predict(self.model, x, self.batch_size)
+        )
+
+    def sets_from_predictions(self, probabilities):
+        """(batch, num_classes) boolean sets: classes scoring <= q."""
+        if self.quantile is None:
+            raise ValueError("Call `calibrate` before predicting sets.")
+        probabilities = _checks.probabilities(probabilities)
+        sets = self.class_scores(probabilities) <= self.quantile
+        top = probabilities.argmax(axis=-1)
+        sets[np.arange(len(top)), top] = True
+        return sets
+
+
+def coverage(y_true, sets_or_intervals):
+    """Empirical coverage of prediction sets or intervals.
+
+    Args:
+        y_true: (batch,) labels (with boolean (batch, num_classes) sets) or
+            targets (with a `(lower, upper)` pair of arrays).
+        sets_or_intervals: boolean sets, or a `(lower, upper)` tuple.
+
+    Returns:
+        The fraction of examples whose truth is covered.
+
+    Example:
+
+    >>> coverage([0, 1], np.array([[True, False], [True, False]]))
+    0.5
+    """
+    if isinstance(sets_or_intervals, tuple):
+        lower, upper = sets_or_intervals
+        y_true, lower = _checks.regression_pairs(y_true, lower, "lower")
+        upper = _checks.as_numpy(upper, "upper").reshape(lower.shape)
+        return float(np.mean((lower <= y_true) & (y_true <= upper)))
+    sets = _checks.as_numpy(sets_or_intervals, "sets").astype(bool)
+    y_true = _checks.labels(y_true)
+    if len(y_true) != len(sets) or not len(y_true):
+        raise ValueError(
+            f"{len(y_true)} labels for {len(sets)} sets: they must describe "
+            "the same non-empty set."
+        )
+    return float(np.mean(sets[np.arange(len(y_true)), y_true]))
