@@ -8,9 +8,14 @@
   `brier_score`, `predictive_entropy`, `mutual_information`, `auroc`,
   `ood_auroc`, `fit_temperature`, `apply_temperature`,
   `reliability_diagram`.
+- Bayesian PMMs: `BayesianImagePMMClassifier`, the variational layers
+  `VariationalAffineHermitian`, `VariationalClassHamiltonians`,
+  `VariationalObservableReadout`, priors `GaussianPrior`, `GOEPrior`,
+  `GUEPrior`, and `set_kl_weight`.
 - `GaussianNLL`: the loss of mean / variance regression heads.
 """
 
+from keras_pmm.uq.bayesian import BayesianImagePMMClassifier
 from keras_pmm.uq.calibration import apply_temperature
 from keras_pmm.uq.calibration import fit_temperature
 from keras_pmm.uq.calibration import reliability_diagram
@@ -29,9 +34,20 @@ from keras_pmm.uq.metrics import mutual_information
 from keras_pmm.uq.metrics import negative_log_likelihood
 from keras_pmm.uq.metrics import ood_auroc
 from keras_pmm.uq.metrics import predictive_entropy
+from keras_pmm.uq.priors import GaussianPrior
+from keras_pmm.uq.priors import GOEPrior
+from keras_pmm.uq.priors import GUEPrior
+from keras_pmm.uq.variational import VariationalAffineHermitian
+from keras_pmm.uq.variational import VariationalClassHamiltonians
+from keras_pmm.uq.variational import VariationalObservableReadout
+from keras_pmm.uq.variational import set_kl_weight
 
 __all__ = [
+    "BayesianImagePMMClassifier",
     "DeepEnsemble",
+    "GOEPrior",
+    "GUEPrior",
+    "GaussianPrior",
     "GaussianNLL",
     "SplitConformalClassifier",
     "SplitConformalRegressor",
@@ -49,4 +65,8 @@ __all__ = [
     "ood_auroc",
     "predictive_entropy",
     "reliability_diagram",
+    "set_kl_weight",
+    "VariationalAffineHermitian",
+    "VariationalClassHamiltonians",
+    "VariationalObservableReadout",
 ]

@@ -119,6 +119,24 @@ class Preset:
         )
 
 
+# The architectures of the pure-PMM presets, shared by their UQ versions.
+MNIST_ARCHITECTURE = dict(
+    n=12,
+    hamiltonian_size=6,
+    r=2,
+    decoder="shared",
+    block_shape=(14, 14),
+    deskew=True,
+)
+FASHION_MNIST_ARCHITECTURE = dict(
+    n=12,
+    hamiltonian_size=7,
+    r=2,
+    decoder="shared",
+    block_shape=(7, 7),
+    intensity_exponent=0.5,
+)
+
 # The hybrid presets share one architecture (21,267 parameters, 10 classes).
 HYBRID_ARCHITECTURE = dict(conv_filters=(16, 32, 32), features=16, n=10, r=2)
 
@@ -131,14 +149,7 @@ PRESETS = {
             dataset="mnist",
             description="Pure PMM digit classifier (deskewed images, block "
             "Gram encoding, per-class Hamiltonians)",
-            arguments=dict(
-                n=12,
-                hamiltonian_size=6,
-                r=2,
-                decoder="shared",
-                block_shape=(14, 14),
-                deskew=True,
-            ),
+            arguments=MNIST_ARCHITECTURE,
             recipe=Recipe(
                 epochs=60,
                 batch_size=128,
@@ -154,14 +165,7 @@ PRESETS = {
             dataset="fashion_mnist",
             description="Pure PMM clothing classifier (square-root pixel "
             "intensities, block Gram encoding, per-class Hamiltonians)",
-            arguments=dict(
-                n=12,
-                hamiltonian_size=7,
-                r=2,
-                decoder="shared",
-                block_shape=(7, 7),
-                intensity_exponent=0.5,
-            ),
+            arguments=FASHION_MNIST_ARCHITECTURE,
             # Seed 2 had the best validation accuracy of seeds 0, 1, 2
             # (88.80%, 88.60%, 89.30%, each on the validation split its own
             # seed carves; their test accuracies 87.89%, 88.21%, 88.26%).

@@ -22,15 +22,20 @@ RUN_RECORD = "run.json"
 
 
 def recipe_optimizer(recipe, steps_per_epoch):
-    """The recipe's optimiser: Adam (AdamW with the recipe's weight decay), its
-    learning rate cosine-decayed to 0 over training."""
+    """The recipe's optimiser: Adam (AdamW with the recipe's weight decay,
+    not applied to variational posterior spreads), its learning rate
+    cosine-decayed to 0 over training."""
     schedule = keras.optimizers.schedules.CosineDecay(
         recipe.learning_rate, recipe.epochs * steps_per_epoch
     )
     if recipe.weight_decay:
-        return keras.optimizers.AdamW(
+        optimizer = keras.optimizers.AdamW(
             schedule, weight_decay=recipe.weight_decay
         )
+        # A variational layer's posterior spreads are regularised by its KL
+        # term; decaying them towards 0 would set their scale, not shrink it.
+        optimizer.exclude_from_weight_decay(var_names=["_rho", "_factor"])
+        return optimizer
     return keras.optimizers.Adam(schedule)
 
 

@@ -125,11 +125,19 @@ class AffineHermitian(keras.layers.Layer):
         self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: num_features})
 
     def call(self, inputs):
-        packed = (
-            _precision.matmul(inputs, self.kernel_matrices) + self.bias_matrix
-        )
         if self.commutator_penalty > 0:
             self.add_loss(self.commutator_penalty * self.commutator_norm())
+        return self.hermitian(inputs, self.kernel_matrices, self.bias_matrix)
+
+    def hermitian(self, inputs, kernel_matrices, bias_matrix):
+        """H(x) = A_0 + sum_i x_i A_i from given packed weights.
+
+        Args:
+            inputs: (..., p) features x.
+            kernel_matrices: (p, L) packed A_1..A_p.
+            bias_matrix: (L,) packed A_0.
+        """
+        packed = _precision.matmul(inputs, kernel_matrices) + bias_matrix
         return hermitian_from_packed(packed, self.field)
 
     def matrices(self):

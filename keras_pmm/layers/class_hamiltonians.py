@@ -98,11 +98,21 @@ class ClassHamiltonians(keras.layers.Layer):
         self.input_spec = keras.InputSpec(ndim=3, axes={-2: n, -1: n})
 
     def call(self, inputs):
-        projected = ops.einsum(
-            "cam,zmk,cbk->zcab", self.projections, inputs, self.projections
-        )
         offsets = weight_constant(
             self, "offsets", lambda: hermitian_from_packed(self.offsets)
+        )
+        return self.hamiltonians(inputs, self.projections, offsets)
+
+    def hamiltonians(self, inputs, projections, offsets):
+        """H_c = D_c M D_c^T + B_c from given weights.
+
+        Args:
+            inputs: (batch, n, n) encodings M.
+            projections: (C, m, n) maps D_c.
+            offsets: (C, m, m) symmetric offsets B_c (unpacked).
+        """
+        projected = ops.einsum(
+            "cam,zmk,cbk->zcab", projections, inputs, projections
         )
         return projected + offsets
 

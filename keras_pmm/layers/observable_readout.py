@@ -212,27 +212,50 @@ class ObservableReadout(keras.layers.Layer):
             ndim=len(input_shape), axes={-1: n, -2: n}
         )
 
-    def decoder_matrices(self):
-        """Decoders as (S, units, P, n, n) Hermitian matrices (S flattened)."""
+    def decoder_matrices(self, decoders=None):
+        """Decoders as (S, units, P, n, n) Hermitian matrices (S flattened).
+
+        Args:
+            decoders: packed decoders of the weight's shape; the layer's
+                own weight when None.
+        """
         num_stacks = math.prod(self._stack_shape)
         packed = ops.reshape(
-            self.decoders,
+            self.decoders if decoders is None else decoders,
             (num_stacks, self.units, self.num_decoders_per_output, -1),
         )
         return hermitian_from_packed(packed, self.field)
 
-    def _centring_norms(self):
-        """||D||_2^2 of every decoder, (S, units, P); a constant on export."""
-
-        def compute():
-            eigenvalues, _ = eigh(
-                self.decoder_matrices(), method=self.method, validate=False
-            )
-            return ops.square(ops.max(ops.abs(eigenvalues), axis=-1))
-
-        return weight_constant(self, "centring_norms", compute)
+    def centring_norms(self, decoder_matrices):
+        """||D||_2^2 of every decoder matrix, (S, units, P)."""
+        eigenvalues, _ = eigh(
+            decoder_matrices, method=self.method, validate=False
+        )
+        return ops.square(ops.max(ops.abs(eigenvalues), axis=-1))
 
     def call(self, inputs):
+        decoders = weight_constant(
+            self, "decoder_matrices", self.decoder_matrices
+        )
+        norms = None
+        if self.centered and self.decoder != "expectation":
+            # A constant on export, like the decoders.
+            norms = weight_constant(
+                self,
+                "centring_norms",
+                lambda: self.centring_norms(self.decoder_matrices()),
+            )
+        return self.read(inputs, decoders, norms)
+
+    def read(self, inputs, decoders, norms):
+        """The read-out of `inputs` with given decoders.
+
+        Args:
+            inputs: (batch, ..., n, n) Hermitian matrices.
+            decoders: (S, units, P, n, n) decoder matrices.
+            norms: (S, units, P) ||D||_2^2 (`centring_norms`), or None when
+                the read-out is not centred.
+        """
         n = inputs.shape[-1]
         num_stacks = math.prod(self._stack_shape)
         eigenvalues, eigenvectors = eigh(
@@ -242,9 +265,6 @@ class ObservableReadout(keras.layers.Layer):
             eigenvalues, eigenvectors, self.r, self.which
         )
         vectors = _parts(ops.reshape(vectors, (-1, num_stacks, n, self.r)))
-        decoders = weight_constant(
-            self, "decoder_matrices", self.decoder_matrices
-        )
         decoder_parts = tuple(
             None if d is None else ops.cast(d, vectors[0].dtype)
             for d in _parts(decoders)
@@ -264,10 +284,8 @@ class ObservableReadout(keras.layers.Layer):
                 left, decoder_parts, right, "zsap,skpab,zsbp->zskp"
             )
             outputs = ops.sum(_squared_modulus(*amplitudes), axis=-1)
-            if self.centered:
-                outputs = outputs - 0.5 * ops.sum(
-                    self._centring_norms(), axis=-1
-                )
+            if norms is not None:
+                outputs = outputs - 0.5 * ops.sum(norms, axis=-1)
         else:
             shared = tuple(
                 None if d is None else d[:, :, 0] for d in decoder_parts
@@ -287,8 +305,8 @@ class ObservableReadout(keras.layers.Layer):
                 outputs = ops.sum(
                     _squared_modulus(real, imag) * upper, axis=(-2, -1)
                 )
-                if self.centered:
-                    outputs = outputs - 0.5 * self._centring_norms()[..., 0]
+                if norms is not None:
+                    outputs = outputs - 0.5 * norms[..., 0]
         outputs = ops.cast(outputs, self.compute_dtype)
         outputs = ops.reshape(
             outputs, (-1,) + self._stack_shape + (self.units,)

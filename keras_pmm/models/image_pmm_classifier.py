@@ -119,13 +119,15 @@ class ImagePMMClassifier(PMMClassifierTask):
             dtype=policy,
             name="encoder",
         )
-        self.hamiltonians = ClassHamiltonians(
+        self.hamiltonians = self.make_hamiltonians(
+            ClassHamiltonians,
             self.num_classes,
             size=hamiltonian_size,
             dtype=policy,
             name="hamiltonians",
         )
-        self.readout = ObservableReadout(
+        self.readout = self.make_readout(
+            ObservableReadout,
             1,
             r,
             which=which,
@@ -136,6 +138,14 @@ class ImagePMMClassifier(PMMClassifierTask):
         )
         self.build((None,) + self.image_shape)
         self.compile()
+
+    def make_hamiltonians(self, layer_class, *args, **kwargs):
+        """Creates the class-Hamiltonian layer (a hook for subclasses)."""
+        return layer_class(*args, **kwargs)
+
+    def make_readout(self, layer_class, *args, **kwargs):
+        """Creates the observable read-out layer (a hook for subclasses)."""
+        return layer_class(*args, **kwargs)
 
     def build(self, input_shape):
         self.check_input_shape(input_shape)
@@ -157,14 +167,29 @@ class ImagePMMClassifier(PMMClassifierTask):
         )
 
     def call(self, inputs):
+        encodings = self.encode(inputs)
+        return self.probabilities(self.class_logits(encodings))
+
+    def encode(self, inputs):
+        """(batch, n, n) block Gram encodings M of raw images."""
         images = image_batch(self, inputs)
         if self.intensity_exponent != 1.0:
             images = ops.power(images, self.intensity_exponent)
         if self.deskewer is not None:
             images = self.deskewer(images)
-        logits = self.readout(self.hamiltonians(self.encoder(images)))
-        logits = ops.reshape(logits, (-1, self.num_classes))
-        return self.probabilities(logits)
+        return self.encoder(images)
+
+    def class_logits(self, encodings, **layer_kwargs):
+        """(batch, num_classes) logits z_c from the encodings.
+
+        Args:
+            encodings: (batch, n, n) outputs of `encode`.
+            **layer_kwargs: call arguments of the Hamiltonian and read-out
+                layers (the variational ones take `sample`).
+        """
+        hamiltonians = self.hamiltonians(encodings, **layer_kwargs)
+        logits = self.readout(hamiltonians, **layer_kwargs)
+        return ops.reshape(logits, (-1, self.num_classes))
 
     def check_inputs(self, x):
         """Rejects NaN/inf, and negative pixels when an exponent applies."""

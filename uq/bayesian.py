@@ -1,0 +1,182 @@
+"""Bayesian image PMM classifier: variational Hamiltonians and decoders."""
+
+import keras
+from keras import ops
+
+from keras_pmm import _validation
+from keras_pmm.models import ImagePMMClassifier
+from keras_pmm.uq import priors as priors_lib
+from keras_pmm.uq.variational import VariationalClassHamiltonians
+from keras_pmm.uq.variational import VariationalObservableReadout
+from keras_pmm.uq.variational import set_kl_weight
+
+INFERENCE_MODES = ("sample", "mean")
+
+
+@keras.saving.register_keras_serializable(package="keras_pmm")
+class BayesianImagePMMClassifier(ImagePMMClassifier):
+    """`ImagePMMClassifier` with a Gaussian posterior over its PMM weights.
+
+    The block Gram encoder stays a point estimate; the class Hamiltonians
+    (offsets B_c under a GOE prior, projections D_c under a Gaussian one)
+    and the decoders (GOE prior) are variational
+    (`VariationalClassHamiltonians`, `VariationalObservableReadout`).
+    Training maximises the ELBO per example: the cross-entropy of one
+    posterior draw per batch plus KL(q || prior) / N (`kl_weight=None`
+    sets 1/N from the training set in `fit`).
+
+    Prediction (`inference`):
+        `"sample"`: the Monte-Carlo predictive 1/S sum_s p(y | x, theta_s)
+            over `num_samples` posterior draws (new draws every call).
+        `"mean"`: the posterior-mean network, deterministic; what export
+            uses (the model is then an `ImagePMMClassifier` in all but
+            name).
+    `predict_samples(x)` returns the S draws' probabilities themselves.
+
+    Args:
+        num_classes, **kwargs: as for `ImagePMMClassifier`.
+        prior: prior of the Hermitian weights (`GOEPrior(1.0)` default).
+        projection_prior: prior of the projections (`GaussianPrior(1.0)`).
+        posterior: `"mean_field"` or `"low_rank"` (rank-`rank` factor per
+            Hermitian matrix).
+        rank: the low-rank factor's rank.
+        posterior_scale: initial posterior standard deviation.
+        kl_weight: KL weight; None for 1/N of the data passed to `fit`.
+        num_samples: S, posterior draws per prediction, >= 1.
+        inference: `"sample"` or `"mean"`.
+        seed: seed of the posterior draws.
+
+    Example:
+
+    >>> import numpy as np
+    >>> model = BayesianImagePMMClassifier(10, n=4, num_samples=3, seed=0)
+    >>> images = np.zeros((2, 28, 28), "uint8")
+    >>> model.predict(images, verbose=0).shape
+    (2, 10)
+    >>> model.predict_samples(images).shape  # (S, batch, classes)
+    (3, 2, 10)
+
+    References:
+        Blundell et al., "Weight Uncertainty in Neural Networks", ICML 2015;
+        Nooraiepour, "Bayesian Parametric Matrix Models", arXiv 2509.12406.
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        prior=None,
+        projection_prior=None,
+        posterior="mean_field",
+        rank=2,
+        posterior_scale=1e-2,
+        kl_weight=None,
+        num_samples=10,
+        inference="sample",
+        seed=None,
+        **kwargs,
+    ):
+        # Read by the layer hooks that ImagePMMClassifier.__init__ calls.
+        self.prior = priors_lib.get(prior or priors_lib.GOEPrior(1.0))
+        self.projection_prior = priors_lib.get(projection_prior)
+        self.posterior = posterior
+        self.rank = rank
+        self.posterior_scale = posterior_scale
+        self.kl_weight = kl_weight
+        self.seed = seed
+        self.num_samples = _validation.check_positive_int(
+            num_samples, "num_samples"
+        )
+        self.inference = _validation.check_choice(
+            inference, "inference", INFERENCE_MODES
+        )
+        super().__init__(num_classes, **kwargs)
+
+    def _variational_arguments(self, offset):
+        return dict(
+            prior=self.prior,
+            posterior=self.posterior,
+            rank=self.rank,
+            posterior_scale=self.posterior_scale,
+            kl_weight=self.kl_weight,
+            seed=None if self.seed is None else self.seed + offset,
+        )
+
+    def make_hamiltonians(self, layer_class, *args, **kwargs):
+        return VariationalClassHamiltonians(
+            *args,
+            projection_prior=self.projection_prior,
+            **self._variational_arguments(1),
+            **kwargs,
+        )
+
+    def make_readout(self, layer_class, *args, **kwargs):
+        return VariationalObservableReadout(
+            *args, **self._variational_arguments(2), **kwargs
+        )
+
+    def sample_logits(self, encodings, training=None):
+        """Logits of one posterior draw, (batch, num_classes)."""
+        return self.class_logits(encodings, training=training, sample=True)
+
+    def call(self, inputs, training=None):
+        encodings = self.encode(inputs)
+        if training:
+            return self.probabilities(self.sample_logits(encodings, True))
+        if self.inference == "mean":
+            return self.probabilities(
+                self.class_logits(encodings, sample=False)
+            )
+        return ops.mean(self._sample_probabilities(encodings), axis=0)
+
+    def _sample_probabilities(self, encodings):
+        return ops.stack(
+            [
+                self.probabilities(self.sample_logits(encodings))
+                for _ in range(self.num_samples)
+            ]
+        )
+
+    def predict_samples(self, x, batch_size=256):
+        """(S, batch, num_classes) probabilities of S posterior draws."""
+        import numpy as np
+
+        self.check_inputs(x)
+        outputs = []
+        for start in range(0, len(x), batch_size):
+            encodings = self.encode(x[start : start + batch_size])
+            outputs.append(
+                ops.convert_to_numpy(self._sample_probabilities(encodings))
+            )
+        return np.concatenate(outputs, axis=1)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`; with `kl_weight=None` the KL weight is first
+        set to 1/N, N the number of training examples in `x` (arrays)."""
+        if self.kl_weight is None:
+            if not hasattr(x, "__len__") or not hasattr(x, "shape"):
+                raise ValueError(
+                    "With kl_weight=None the KL weight is 1/N from the "
+                    "training arrays; for a dataset pass kl_weight=1/N to "
+                    "the model or call keras_pmm.uq.set_kl_weight(model, "
+                    "1 / N) first."
+                )
+            set_kl_weight(self, 1.0 / len(x))
+        return super().fit(x, y, *args, **kwargs)
+
+    def kl_divergence(self):
+        """KL(q || prior) of all variational weights, in nats."""
+        return self.hamiltonians.kl_divergence() + self.readout.kl_divergence()
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "prior": priors_lib.serialize(self.prior),
+            "projection_prior": priors_lib.serialize(self.projection_prior),
+            "posterior": self.posterior,
+            "rank": self.rank,
+            "posterior_scale": self.posterior_scale,
+            "kl_weight": self.kl_weight,
+            "num_samples": self.num_samples,
+            "inference": self.inference,
+            "seed": self.seed,
+        }
