@@ -48,6 +48,7 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
 
     Example:
 
+    >>> from keras_pmm.uq.bayesian import BayesianImagePMMClassifier
     >>> import numpy as np
     >>> model = BayesianImagePMMClassifier(10, n=4, num_samples=3, seed=0)
     >>> images = np.zeros((2, 28, 28), "uint8")

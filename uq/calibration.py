@@ -30,6 +30,8 @@ def apply_temperature(probabilities, temperature):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.calibration import apply_temperature
     >>> apply_temperature(np.array([[0.8, 0.2]]), 1.0).round(4)
     array([[0.8, 0.2]])
     """
@@ -64,6 +66,8 @@ def fit_temperature(y_true, probabilities, tolerance=1e-7):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.calibration import fit_temperature
     >>> rng = np.random.default_rng(0)
     >>> y = rng.integers(0, 2, 2000)
     >>> p = np.where(y[:, None] == [0, 1], 0.99, 0.01)  # overconfident

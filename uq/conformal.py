@@ -52,6 +52,8 @@ def conformal_quantile(scores, alpha):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.conformal import conformal_quantile
     >>> conformal_quantile(np.arange(1.0, 20.0), alpha=0.1)  # rank 18 of 19
     18.0
     """
@@ -114,6 +116,8 @@ class SplitConformalRegressor:
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.conformal import SplitConformalRegressor
     >>> rng = np.random.default_rng(0)
     >>> y_cal = rng.normal(size=1000)
     >>> conformal = SplitConformalRegressor(None, alpha=0.1)
@@ -225,6 +229,8 @@ class SplitConformalClassifier:
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.conformal import SplitConformalClassifier
     >>> rng = np.random.default_rng(0)
     >>> p = rng.dirichlet(np.ones(4), size=500)
     >>> y = np.array([rng.choice(4, p=row) for row in p])
@@ -316,6 +322,8 @@ def coverage(y_true, sets_or_intervals):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.conformal import coverage
     >>> coverage([0, 1], np.array([[True, False], [True, False]]))
     0.5
     """

@@ -54,6 +54,8 @@ class DeepEnsemble(keras.Model):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.ensemble import DeepEnsemble
     >>> from keras_pmm.models import PMMClassifier
     >>> x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
     >>> y = (x[:, 0] > 0).astype("int32")

@@ -46,6 +46,7 @@ class GaussianNLL(keras.losses.Loss):
 
     Example:
 
+    >>> from keras_pmm.uq.losses import GaussianNLL
     >>> import numpy as np
     >>> loss = GaussianNLL()
     >>> outputs = np.array([[0.0, np.log(np.e - 1)]], "float32")  # var ~ 1

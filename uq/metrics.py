@@ -46,6 +46,8 @@ def expected_calibration_error(y_true, probabilities, num_bins=15):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.metrics import expected_calibration_error
     >>> p = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
     >>> round(expected_calibration_error([0, 1, 1], p), 4)
     0.3
@@ -109,6 +111,8 @@ def negative_log_likelihood(y_true, probabilities):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.metrics import negative_log_likelihood
     >>> round(negative_log_likelihood([0], np.array([[0.5, 0.5]])), 4)
     0.6931
     """
@@ -134,6 +138,8 @@ def brier_score(y_true, probabilities):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.metrics import brier_score
     >>> round(brier_score([0], np.array([[0.75, 0.25]])), 4)
     0.125
     """
@@ -157,6 +163,8 @@ def predictive_entropy(probabilities):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.metrics import predictive_entropy
     >>> predictive_entropy(np.array([[1.0, 0.0], [0.5, 0.5]])).round(4)
     array([0.    , 0.6931])
     """
@@ -188,6 +196,8 @@ def mutual_information(member_probabilities):
 
     Example:
 
+    >>> import numpy as np
+    >>> from keras_pmm.uq.metrics import mutual_information
     >>> members = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
     >>> mutual_information(members).round(4)
     array([0.6931])
@@ -221,6 +231,7 @@ def auroc(in_scores, out_scores):
 
     Example:
 
+    >>> from keras_pmm.uq.metrics import auroc
     >>> auroc([0.9, 0.8], [0.3, 0.85])
     0.75
     """

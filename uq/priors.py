@@ -140,6 +140,7 @@ class GaussianPrior(_Prior):
 
     Example:
 
+    >>> from keras_pmm.uq.priors import GaussianPrior
     >>> prior = GaussianPrior(2.0)
     >>> prior.variances((3,)).tolist()
     [4.0, 4.0, 4.0]
@@ -161,6 +162,7 @@ class GOEPrior(_Prior):
 
     Example:
 
+    >>> from keras_pmm.uq.priors import GOEPrior
     >>> GOEPrior(1.0).variances((6,)).tolist()  # a 3 x 3 matrix
     [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]
     """
@@ -197,6 +199,7 @@ class GUEPrior(_Prior):
 
     Example:
 
+    >>> from keras_pmm.uq.priors import GUEPrior
     >>> GUEPrior(1.0).variances((4,)).tolist()  # a 2 x 2 matrix
     [1.0, 1.0, 0.5, 0.5]
     """

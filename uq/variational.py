@@ -186,6 +186,8 @@ class VariationalAffineHermitian(VariationalMixin, AffineHermitian):
 
     Example:
 
+    >>> import keras
+    >>> from keras_pmm.uq.variational import VariationalAffineHermitian
     >>> import numpy as np
     >>> layer = VariationalAffineHermitian(3, kl_weight=1e-3, seed=0)
     >>> x = np.ones((2, 4), "float32")
@@ -193,6 +195,7 @@ class VariationalAffineHermitian(VariationalMixin, AffineHermitian):
     >>> a, b = draw(), draw()
     >>> bool(np.allclose(a, b))  # two posterior draws
     False
+    >>> import numpy as np
     >>> bool(np.allclose(a, np.swapaxes(a, -1, -2)))  # exactly symmetric
     True
     """
@@ -253,6 +256,8 @@ class VariationalClassHamiltonians(VariationalMixin, ClassHamiltonians):
 
     Example:
 
+    >>> import keras
+    >>> from keras_pmm.uq.variational import VariationalClassHamiltonians
     >>> import numpy as np
     >>> layer = VariationalClassHamiltonians(3, kl_weight=1e-3, seed=0)
     >>> h = layer(np.eye(4, dtype="float32")[None], sample=True)
@@ -326,6 +331,7 @@ class VariationalObservableReadout(VariationalMixin, ObservableReadout):
 
     Example:
 
+    >>> from keras_pmm.uq.variational import VariationalObservableReadout
     >>> import numpy as np
     >>> readout = VariationalObservableReadout(2, 2, kl_weight=1e-3, seed=0)
     >>> h = np.diag([3.0, 1.0, 2.0]).astype("float32")[None]
