@@ -262,6 +262,7 @@ class DeepEnsemble(keras.Model):
             validation_data=validation_data,
             validation_batch_size=batch_size,
             initial_epoch=initial_epoch,
+            shuffle=False,  # each member's order is drawn by the batches
         )
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
