@@ -21,6 +21,19 @@ from keras_pmm.uq import _checks
 _TINY = 1e-12
 
 
+def _top_label_bins(y_true, probabilities, num_bins):
+    """Checked inputs binned by top-label confidence: (bin index, confidence,
+    correct, num_bins), bins (k/B, (k+1)/B] with 0 in the first."""
+    y_true, probabilities = _checks.labelled_probabilities(
+        y_true, probabilities
+    )
+    num_bins = _checks.positive_int(num_bins, "num_bins")
+    confidence = probabilities.max(axis=-1)
+    correct = probabilities.argmax(axis=-1) == y_true
+    bins = np.clip(np.ceil(confidence * num_bins) - 1, 0, num_bins - 1)
+    return bins.astype("int64"), confidence, correct, num_bins
+
+
 def expected_calibration_error(y_true, probabilities, num_bins=15):
     """Top-label expected calibration error (ECE).
 
@@ -52,14 +65,9 @@ def expected_calibration_error(y_true, probabilities, num_bins=15):
     >>> round(expected_calibration_error([0, 1, 1], p), 4)
     0.3
     """
-    y_true, probabilities = _checks.labelled_probabilities(
-        y_true, probabilities
+    bins, confidence, correct, num_bins = _top_label_bins(
+        y_true, probabilities, num_bins
     )
-    num_bins = _checks.positive_int(num_bins, "num_bins")
-    confidence = probabilities.max(axis=-1)
-    correct = probabilities.argmax(axis=-1) == y_true
-    bins = np.clip(np.ceil(confidence * num_bins) - 1, 0, num_bins - 1)
-    bins = bins.astype("int64")
     gap = np.bincount(bins, weights=correct - confidence, minlength=num_bins)
     return float(np.sum(np.abs(gap)) / len(y_true))
 
@@ -76,14 +84,9 @@ def calibration_curve(y_true, probabilities, num_bins=15):
         A dict of (num_bins,) arrays: `"edges"` (num_bins + 1 bin edges),
         `"accuracy"`, `"confidence"` (NaN in an empty bin) and `"count"`.
     """
-    y_true, probabilities = _checks.labelled_probabilities(
-        y_true, probabilities
+    bins, confidence, correct, num_bins = _top_label_bins(
+        y_true, probabilities, num_bins
     )
-    num_bins = _checks.positive_int(num_bins, "num_bins")
-    confidence = probabilities.max(axis=-1)
-    correct = probabilities.argmax(axis=-1) == y_true
-    bins = np.clip(np.ceil(confidence * num_bins) - 1, 0, num_bins - 1)
-    bins = bins.astype("int64")
     count = np.bincount(bins, minlength=num_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         accuracy = np.bincount(bins, correct, num_bins) / count

@@ -150,8 +150,33 @@ class GaussianPrior(_Prior):
         return np.full(shape[-1], self.scale**2)
 
 
+class _EnsemblePrior(_Prior):
+    """p(H) proportional to exp(-tr(H^2) / (2 sigma^2)) on packed matrices:
+    diagonal entries N(0, sigma^2), each stored part (real; real and
+    imaginary for `field="complex"`) of an off-diagonal entry N(0,
+    sigma^2 / 2)."""
+
+    def __init__(self, sigma):
+        super().__init__(sigma)
+
+    @property
+    def sigma(self):
+        return self.scale
+
+    def variances(self, shape):
+        n = size_from_packed(shape[-1], self.field)
+        parts = 1 if self.field == "real" else 2
+        upper = parts * (n * (n - 1) // 2)
+        return np.concatenate(
+            [np.full(n, self.scale**2), np.full(upper, self.scale**2 / 2)]
+        )
+
+    def get_config(self):
+        return {"sigma": self.scale}
+
+
 @keras.saving.register_keras_serializable(package="keras_pmm")
-class GOEPrior(_Prior):
+class GOEPrior(_EnsemblePrior):
     """Gaussian Orthogonal Ensemble prior on packed real symmetric matrices.
 
     p(H) proportional to exp(-tr(H^2) / (2 sigma^2)): H_ii ~ N(0, sigma^2),
@@ -169,26 +194,9 @@ class GOEPrior(_Prior):
 
     field = "real"
 
-    def __init__(self, sigma):
-        super().__init__(sigma)
-
-    @property
-    def sigma(self):
-        return self.scale
-
-    def variances(self, shape):
-        n = size_from_packed(shape[-1], "real")
-        upper = n * (n - 1) // 2
-        return np.concatenate(
-            [np.full(n, self.scale**2), np.full(upper, self.scale**2 / 2)]
-        )
-
-    def get_config(self):
-        return {"sigma": self.scale}
-
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
-class GUEPrior(_Prior):
+class GUEPrior(_EnsemblePrior):
     """Gaussian Unitary Ensemble prior on packed complex Hermitian matrices.
 
     p(H) proportional to exp(-tr(H^2) / (2 sigma^2)): H_ii ~ N(0, sigma^2),
@@ -206,25 +214,14 @@ class GUEPrior(_Prior):
 
     field = "complex"
 
-    def __init__(self, sigma):
-        super().__init__(sigma)
-
-    @property
-    def sigma(self):
-        return self.scale
-
-    def variances(self, shape):
-        n = size_from_packed(shape[-1], "complex")
-        upper = n * (n - 1) // 2
-        return np.concatenate(
-            [np.full(n, self.scale**2), np.full(2 * upper, self.scale**2 / 2)]
-        )
-
-    def get_config(self):
-        return {"sigma": self.scale}
-
 
 PRIORS = {"gaussian": GaussianPrior, "goe": GOEPrior, "gue": GUEPrior}
+
+
+def matrix_prior(field, sigma=1.0):
+    """`GOEPrior(sigma)` for real symmetric, `GUEPrior(sigma)` for complex
+    Hermitian weights."""
+    return GOEPrior(sigma) if field == "real" else GUEPrior(sigma)
 
 
 def get(prior, field=None):

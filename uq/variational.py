@@ -114,8 +114,9 @@ class VariationalMixin:
     def _init_variational(
         self, prior, posterior, rank, posterior_scale, kl_weight, seed
     ):
+        field = getattr(self, "field", "real")
         self.prior = priors_lib.get(
-            prior or priors_lib.GOEPrior(1.0), getattr(self, "field", "real")
+            prior or priors_lib.matrix_prior(field), field
         )
         self.posterior = _validation.check_choice(
             posterior, "posterior", POSTERIORS
@@ -213,12 +214,6 @@ class VariationalAffineHermitian(VariationalMixin, AffineHermitian):
         **kwargs,
     ):
         super().__init__(n, field=field, **kwargs)
-        if prior is None:
-            prior = (
-                priors_lib.GOEPrior(1.0)
-                if field == "real"
-                else priors_lib.GUEPrior(1.0)
-            )
         self._init_variational(
             prior, posterior, rank, posterior_scale, kl_weight, seed
         )
@@ -352,12 +347,6 @@ class VariationalObservableReadout(VariationalMixin, ObservableReadout):
         **kwargs,
     ):
         super().__init__(units, r, **kwargs)
-        if prior is None:
-            prior = (
-                priors_lib.GOEPrior(1.0)
-                if self.field == "real"
-                else priors_lib.GUEPrior(1.0)
-            )
         self._init_variational(
             prior, posterior, rank, posterior_scale, kl_weight, seed
         )
