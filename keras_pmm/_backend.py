@@ -50,3 +50,50 @@ def to_tensor(x):
         if isinstance(x, tf.Variable):
             return tf.convert_to_tensor(x)
     return keras.ops.convert_to_tensor(x)
+
+
+# The last LAPACK result of the JAX trace being built (see `sequenced`).
+_LAST_LAPACK = {}
+
+
+def sequenced(function, x):
+    """`function(x)` for a LAPACK-backed op, never concurrent with another.
+
+    On JAX's CPU backend a batched LAPACK call (eigh, Cholesky) splits its
+    batch over XLA's intra-op thread pool and waits for the pieces from
+    inside a worker of that same pool. XLA runs independent operations of
+    one compiled program concurrently, so a program with as many
+    independent batched solves as the pool has threads (two on a 2-core
+    machine: two ensemble members, two posterior draws, two PMM heads)
+    parks every worker waiting for work that no worker is left to run, and
+    never finishes. Inside a JAX trace this makes each LAPACK call's input
+    depend on the previous call's output in the same trace (it adds
+    0 * (a finite scalar read from that output), which XLA does not fold
+    away, so `x` is unchanged), and the solves run one after another, each
+    still with the whole pool. Elsewhere (other backends, eager JAX) it
+    just calls `function(x)`.
+
+    Args:
+        function: maps `x` to a tensor or a tuple whose first entry is a
+            tensor.
+        x: the op's input.
+
+    Returns:
+        `function(x)`.
+    """
+    if keras.backend.backend() != "jax":
+        return function(x)
+    import jax
+    import jax.numpy as jnp
+
+    if not isinstance(x, jax.core.Tracer):
+        return function(x)
+    previous = _LAST_LAPACK.get("output")
+    if isinstance(previous, jax.core.Tracer) and previous._trace is x._trace:
+        read = jnp.real(jax.lax.stop_gradient(previous).reshape(-1)[0])
+        read = jnp.nan_to_num(read, nan=0.0, posinf=0.0, neginf=0.0)
+        x = x + (0 * read).astype(jnp.real(x).dtype)
+    output = function(x)
+    first = output[0] if isinstance(output, (tuple, list)) else output
+    _LAST_LAPACK["output"] = first
+    return output

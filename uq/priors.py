@@ -27,6 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pmm import _backend
 from keras_pmm.linalg.hermitian import size_from_packed
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -109,7 +110,7 @@ class _Prior:
             capacitance = ops.einsum(
                 "...lk,...lj->...kj", scaled, scaled
             ) + ops.eye(rank, dtype=loc.dtype)
-            cholesky = ops.cholesky(capacitance)
+            cholesky = _backend.sequenced(ops.cholesky, capacitance)
             diagonal = ops.diagonal(cholesky, axis1=-2, axis2=-1)
             total = total - 2.0 * ops.sum(ops.log(diagonal))
         return 0.5 * total

@@ -29,7 +29,7 @@ def default_gradient_broadening(dtype):
 
 def _lapack_eigh(h):
     scaled, root = unit_scaled(h)
-    eigenvalues, eigenvectors = ops.eigh(scaled)
+    eigenvalues, eigenvectors = _backend.sequenced(ops.eigh, scaled)
     if is_complex(eigenvalues):
         eigenvalues = ops.real(eigenvalues)
     return eigenvalues * root[..., 0] * root[..., 0], eigenvectors
