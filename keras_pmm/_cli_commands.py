@@ -125,11 +125,19 @@ def predict(args):
     batches = [_read_images(path, args.invert) for path in args.files]
     model = _load_model(args.name)
     for path, batch in zip(args.files, batches):
+        if args.uncertainty:
+            from keras_pmm.uq import predict_with_uncertainty
+
+            uncertainty = predict_with_uncertainty(model, batch)
+            probabilities = uncertainty["mean"]
+        else:
+            uncertainty, probabilities = None, model.predict(batch, verbose=0)
         print_top_k(
             path,
-            model.predict(batch, verbose=0),
+            probabilities,
             preset.data.class_names,
             args.top_k,
+            uncertainty,
         )
 
 
@@ -183,11 +191,16 @@ def train(args):
         )
     except FileExistsError as error:  # OUTPUT holds a finished run
         raise UsageError(error) from error
+    if "members" in metadata:  # an ensemble preset
+        progress = f"{len(metadata['members'])} members"
+    else:
+        progress = (
+            f"best epoch {metadata['best_epoch']} of {metadata['epochs_run']}"
+        )
     print(
         f"{args.name}: test accuracy {percent(metadata['test_accuracy'])} "
         f"({metadata['test_correct']:,} / {metadata['test_size']:,}), "
-        f"{metadata['parameters']:,} parameters, best epoch "
-        f"{metadata['best_epoch']} of {metadata['epochs_run']}, "
+        f"{metadata['parameters']:,} parameters, {progress}, "
         f"{metadata['training_wall_time_s']:.0f} s; "
         f"written to {args.output or 'runs/' + args.name}"
     )

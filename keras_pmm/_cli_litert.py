@@ -11,20 +11,34 @@ class UsageError(Exception):
     """A command cannot run as typed; the message says why."""
 
 
-def print_top_k(path, probabilities, class_names, top_k):
+UNCERTAINTY_NAMES = (
+    ("total", "entropy"),
+    ("epistemic", "mutual information"),
+)
+
+
+def print_top_k(path, probabilities, class_names, top_k, uncertainty=None):
     """Prints each image's `top_k` classes of a file's (n, C) probabilities.
 
     One line per image, `path` (or `path[i]` for a file of several images)
-    then `name (probability)` in descending order.
+    then `name (probability)` in descending order; with `uncertainty` (a
+    `keras_pmm.uq.predict_with_uncertainty` dict) then `| entropy H nats`
+    and, where defined, `mutual information I nats`.
     """
     top_k = min(top_k, len(class_names))
     for index, row in enumerate(probabilities):
         label = path if len(probabilities) == 1 else f"{path}[{index}]"
         best = np.argsort(-row)[:top_k]
-        print(
-            f"{label}: "
-            + ", ".join(f"{class_names[c]} ({row[c]:.3f})" for c in best)
+        line = f"{label}: " + ", ".join(
+            f"{class_names[c]} ({row[c]:.3f})" for c in best
         )
+        if uncertainty is not None:
+            line += " | " + ", ".join(
+                f"{name} {uncertainty[key][index]:.3f} nats"
+                for key, name in UNCERTAINTY_NAMES
+                if key in uncertainty
+            )
+        print(line)
 
 
 def predict(args):
@@ -49,4 +63,9 @@ def predict(args):
         names = model.class_names or [
             str(c) for c in range(probabilities.shape[-1])
         ]
-        print_top_k(path, probabilities, names, args.top_k)
+        uncertainty = None
+        if args.uncertainty:
+            from keras_pmm.uq.metrics import predictive_entropy
+
+            uncertainty = {"total": predictive_entropy(probabilities)}
+        print_top_k(path, probabilities, names, args.top_k, uncertainty)

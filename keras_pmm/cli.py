@@ -112,6 +112,13 @@ def _parser():
         help="invert dark-on-light images to the data sets' light-on-dark "
         "(auto: when the border is bright)",
     )
+    predict.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="also print each image's predictive entropy and, for ensembles "
+        "and Bayesian presets, the mutual information (epistemic "
+        "uncertainty), in nats",
+    )
 
     train = commands.add_parser(
         "train",

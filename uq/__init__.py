@@ -12,6 +12,8 @@
   `VariationalAffineHermitian`, `VariationalClassHamiltonians`,
   `VariationalObservableReadout`, priors `GaussianPrior`, `GOEPrior`,
   `GUEPrior`, and `set_kl_weight`.
+- `predict_with_uncertainty`: mean, total and epistemic uncertainty and
+  conformal sets or intervals of any model in one call.
 - `GaussianNLL`: the loss of mean / variance regression heads.
 """
 
@@ -34,6 +36,7 @@ from keras_pmm.uq.metrics import mutual_information
 from keras_pmm.uq.metrics import negative_log_likelihood
 from keras_pmm.uq.metrics import ood_auroc
 from keras_pmm.uq.metrics import predictive_entropy
+from keras_pmm.uq.predict import predict_with_uncertainty
 from keras_pmm.uq.priors import GaussianPrior
 from keras_pmm.uq.priors import GOEPrior
 from keras_pmm.uq.priors import GUEPrior
@@ -63,6 +66,7 @@ __all__ = [
     "mutual_information",
     "negative_log_likelihood",
     "ood_auroc",
+    "predict_with_uncertainty",
     "predictive_entropy",
     "reliability_diagram",
     "set_kl_weight",
