@@ -27,7 +27,10 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
 
     Prediction (`inference`):
         `"sample"`: the Monte-Carlo predictive 1/S sum_s p(y | x, theta_s)
-            over `num_samples` posterior draws (new draws every call).
+            over `num_samples` posterior draws: with a `seed`, the same S
+            draws for every batch and call (predictions are deterministic
+            on a backend; each backend has its own random stream); without
+            one, new draws every call.
         `"mean"`: the posterior-mean network, deterministic; what export
             uses (the model is then an `ImagePMMClassifier` in all but
             name).
@@ -115,9 +118,12 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
             *args, **self._variational_arguments(2), **kwargs
         )
 
-    def sample_logits(self, encodings, training=None):
-        """Logits of one posterior draw, (batch, num_classes)."""
-        return self.class_logits(encodings, training=training, sample=True)
+    def sample_logits(self, encodings, training=None, draw=None):
+        """Logits of one posterior draw, (batch, num_classes): a fresh one,
+        or with an int `draw` the seeded draw of that number."""
+        return self.class_logits(
+            encodings, training=training, sample=True if draw is None else draw
+        )
 
     def call(self, inputs, training=None):
         encodings = self.encode(inputs)
@@ -130,10 +136,18 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
         return ops.mean(self._sample_probabilities(encodings), axis=0)
 
     def _sample_probabilities(self, encodings):
+        # With a seed, prediction uses the same S draws for every batch and
+        # call (deterministic, like a fixed ensemble of S networks);
+        # without one, fresh draws each call.
+        draws = range(self.num_samples)
         return ops.stack(
             [
-                self.probabilities(self.sample_logits(encodings))
-                for _ in range(self.num_samples)
+                self.probabilities(
+                    self.sample_logits(
+                        encodings, draw=None if self.seed is None else draw
+                    )
+                )
+                for draw in draws
             ]
         )
 

@@ -66,18 +66,18 @@ class _GaussianPosterior:
     def scale(self):
         return ops.softplus(ops.convert_to_tensor(self.rho))
 
-    def sample(self, seed_generator):
+    def sample(self, seed):
+        """One reparameterised draw; `seed` is a `SeedGenerator` (a fresh
+        draw per call) or an int (the same draw for the same int)."""
         loc = ops.convert_to_tensor(self.loc)
-        noise = keras.random.normal(
-            loc.shape, dtype=loc.dtype, seed=seed_generator
-        )
+        noise = keras.random.normal(loc.shape, dtype=loc.dtype, seed=seed)
         theta = loc + self.scale() * noise
         if self.factor is not None:
             rank = self.factor.shape[-1]
             eta = keras.random.normal(
                 tuple(loc.shape[:-1]) + (rank,),
                 dtype=loc.dtype,
-                seed=seed_generator,
+                seed=seed + 1 if isinstance(seed, int) else seed,
             )
             theta = theta + ops.einsum("...lk,...k->...l", self.factor, eta)
         return theta
@@ -89,6 +89,15 @@ class _GaussianPosterior:
         return self.prior.kl_divergence(
             ops.convert_to_tensor(self.loc), self.scale(), factor
         )
+
+
+def _draws(sample):
+    """Whether a `sample` call argument asks for a posterior draw: True (a
+    fresh draw) or an int (draw number `sample`); False / None for the
+    posterior mean."""
+    return sample is True or (
+        sample is not None and not isinstance(sample, bool)
+    )
 
 
 class VariationalMixin:
@@ -107,8 +116,10 @@ class VariationalMixin:
         seed: seed of the layer's noise (int or None).
 
     Call arguments:
-        sample: draw weights from the posterior (True) or use the posterior
-            means (False); defaults to `training`.
+        sample: draw weights from the posterior (True: a fresh draw from
+            the layer's seed generator), use the posterior means (False),
+            or take draw number `sample` (an int: the same weights on every
+            call, from `seed` and the int); defaults to `training`.
     """
 
     def _init_variational(
@@ -152,11 +163,17 @@ class VariationalMixin:
         """KL(q || prior) of all the layer's variational weights (nats)."""
         return sum(posterior.kl() for posterior in self.posteriors.values())
 
-    def _sampled(self, name):
-        return ops.cast(
-            self.posteriors[name].sample(self.seed_generator),
-            self.compute_dtype,
-        )
+    def _sampled(self, name, sample=True):
+        """A draw of weight `name`: `sample=True` a fresh one from the
+        layer's seed generator, an int `sample` the draw of that number
+        (the same for every call and batch)."""
+        seed = self.seed_generator
+        if not isinstance(sample, bool):
+            index = list(self.posteriors).index(name)
+            seed = (
+                int(sample) * 7919 + 4 * index + 104729 * (self.seed or 0)
+            ) % (2**31 - 1)
+        return ops.cast(self.posteriors[name].sample(seed), self.compute_dtype)
 
     def _add_kl_loss(self):
         self.add_loss(
@@ -228,12 +245,12 @@ class VariationalAffineHermitian(VariationalMixin, AffineHermitian):
         sample = bool(training) if sample is None else sample
         if training:
             self._add_kl_loss()
-        if not sample:
+        if not _draws(sample):
             return super().call(inputs)
         return self.hermitian(
             inputs,
-            self._sampled("kernel_matrices"),
-            self._sampled("bias_matrix"),
+            self._sampled("kernel_matrices", sample),
+            self._sampled("bias_matrix", sample),
         )
 
     def get_config(self):
@@ -302,10 +319,12 @@ class VariationalClassHamiltonians(VariationalMixin, ClassHamiltonians):
         sample = bool(training) if sample is None else sample
         if training:
             self._add_kl_loss()
-        if not sample:
+        if not _draws(sample):
             return super().call(inputs)
-        offsets = hermitian_from_packed(self._sampled("offsets"))
-        return self.hamiltonians(inputs, self._sampled("projections"), offsets)
+        offsets = hermitian_from_packed(self._sampled("offsets", sample))
+        return self.hamiltonians(
+            inputs, self._sampled("projections", sample), offsets
+        )
 
     def get_config(self):
         return {
@@ -360,9 +379,9 @@ class VariationalObservableReadout(VariationalMixin, ObservableReadout):
         sample = bool(training) if sample is None else sample
         if training:
             self._add_kl_loss()
-        if not sample:
+        if not _draws(sample):
             return super().call(inputs)
-        decoders = self.decoder_matrices(self._sampled("decoders"))
+        decoders = self.decoder_matrices(self._sampled("decoders", sample))
         norms = None
         if self.centered and self.decoder != "expectation":
             norms = self.centring_norms(decoders)

@@ -129,9 +129,17 @@ class TestBayesianImagePMMClassifier(TestCase):
             to_numpy(model.hamiltonians.kl_weight_variable)
         ) == pytest.approx(1 / 64)
         first = model.predict(x[:3], verbose=0)
-        second = model.predict(x[:3], verbose=0)
-        assert not np.allclose(first, second)  # fresh posterior draws
+        second = model.predict(x[:3], batch_size=1, verbose=0)
+        # Seeded: the same S posterior draws for every batch and call.
+        np.testing.assert_allclose(first, second, atol=1e-5)
         np.testing.assert_allclose(first.sum(-1), 1, atol=1e-5)
+        unseeded = uq.BayesianImagePMMClassifier(
+            10, n=4, num_samples=2, block_shape=(7, 7), posterior_scale=0.3
+        )
+        assert not np.allclose(  # fresh posterior draws every call
+            unseeded.predict(x[:3], verbose=0),
+            unseeded.predict(x[:3], verbose=0),
+        )
         samples = model.predict_samples(x[:3])
         assert samples.shape == (4, 3, 10)
         assert uq.mutual_information(samples).min() >= 0
