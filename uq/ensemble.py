@@ -392,7 +392,9 @@ def _make_members(members, num_members, seed):
                     "Each member must be a keras.Model. Received: "
                     f"{type(member).__name__}"
                 )
-        return [_copy_member(member) for member in members]
+        return [
+            _copy_member(member, index) for index, member in enumerate(members)
+        ]
     if num_members is None:
         raise ValueError(
             "Pass `num_members` (M >= 1) with a single template member, or "
@@ -403,17 +405,29 @@ def _make_members(members, num_members, seed):
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     built = []
-    for _ in range(num_members):
-        member = keras.saving.deserialize_keras_object(config)
+    for index in range(num_members):
+        member = keras.saving.deserialize_keras_object(_named(config, index))
         if hasattr(member, "compile"):
             member.compile()
         built.append(member)
     return built
 
 
-def _copy_member(member):
+def _named(config, index):
+    """`config` with the model named `member_<index>`: the ensemble's config
+    (and a preset's shipped one) then does not depend on how many models
+    the process made before (Keras numbers default names)."""
+    config = dict(config)
+    if isinstance(config.get("config"), dict):
+        config["config"] = {**config["config"], "name": f"member_{index}"}
+    return config
+
+
+def _copy_member(member, index):
     """A member's architecture and weights, without its optimizer state."""
-    copy = keras.saving.deserialize_keras_object(_member_config(member))
+    copy = keras.saving.deserialize_keras_object(
+        _named(_member_config(member), index)
+    )
     if member.built:
         if not copy.built:
             copy.build_from_config(member.get_build_config())

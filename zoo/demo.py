@@ -2,7 +2,9 @@
 
 The samples are a few images of the official test sets, saved as PNG under
 `zoo/samples/<dataset>_test_<index>_<label>.png` by the maintainer tool
-`tools/make_samples.py`. Last, `pmm_mnist` is exported to a builtins-only
+`tools/make_samples.py`. `pmm_mnist_ensemble` then shows each digit
+sample's prediction with its entropy, and flags a clothing image as
+uncertain. Last, `pmm_mnist` is exported to a builtins-only
 `.tflite` file and the samples are classified again by the LiteRT
 interpreter alone (`keras_pmm.export.litert.TFLiteModel`), as on a phone,
 and compared with Keras.
@@ -23,6 +25,9 @@ from keras_pmm.zoo.registry import PRESETS
 SAMPLES_DIR = pathlib.Path(__file__).resolve().parent / "samples"
 # The preset exported to TFLite at the end of the demo.
 TFLITE_PRESET = "pmm_mnist"
+# The ensemble whose uncertainty the demo shows, with an out-of-distribution
+# image.
+UNCERTAINTY_PRESET = "pmm_mnist_ensemble"
 # What exporting and running a `.tflite` file needs (the `export` extra).
 TFLITE_MODULES = ("tensorflow", "ai_edge_litert")
 
@@ -56,7 +61,8 @@ def run(data_dir=None, print_fn=print):
 
     Returns:
         dict: preset name -> {"accuracy", "card_accuracy", "samples_correct",
-        "samples"} for every trained preset; `TFLITE_PRESET`'s entry also
+        "samples"} for every trained preset; `UNCERTAINTY_PRESET`'s entry
+        also has "uncertainty" (`show_uncertainty`); `TFLITE_PRESET`'s also
         has "tflite": the result of `compare_tflite`, or None where the
         export's packages are missing.
     """
@@ -130,6 +136,11 @@ def run(data_dir=None, print_fn=print):
             )
     print_fn(format_table(rows))
 
+    if UNCERTAINTY_PRESET in models:
+        results[UNCERTAINTY_PRESET]["uncertainty"] = show_uncertainty(
+            models[UNCERTAINTY_PRESET], data_dir, print_fn
+        )
+
     if TFLITE_PRESET in models:
         missing = [
             m for m in TFLITE_MODULES if importlib.util.find_spec(m) is None
@@ -145,6 +156,60 @@ def run(data_dir=None, print_fn=print):
                 TFLITE_PRESET, keras_probabilities, print_fn
             )
     return results
+
+
+def show_uncertainty(ensemble, data_dir=None, print_fn=print):
+    """The digit ensemble on the digit samples and on one clothing image.
+
+    Prints each sample's prediction with its predictive entropy and mutual
+    information (`keras_pmm.uq.predict_with_uncertainty`), and flags as
+    uncertain every image whose entropy exceeds the 95th percentile of the
+    ensemble's entropies on the MNIST test set (so about 5% of real digits
+    are flagged).
+
+    Returns:
+        dict with `threshold` (nats) and `samples`: a list of (file name,
+        data set, predicted class, entropy, mutual information, flagged).
+    """
+    from keras_pmm import uq
+
+    preset = PRESETS[UNCERTAINTY_PRESET]
+    _, (x_test, _) = preset.data.load(data_dir)
+    entropies = uq.predictive_entropy(
+        ensemble.predict(x_test, batch_size=1000, verbose=0)
+    )
+    threshold = float(np.quantile(entropies, 0.95))
+    chosen = [s for s in samples() if s[1] == preset.dataset]
+    chosen += [s for s in samples() if s[1] == preset.ood_dataset][:1]
+    batch = np.concatenate(
+        [images.read_images(path, invert="no") for path, _, _ in chosen]
+    )
+    result = uq.predict_with_uncertainty(ensemble, batch)
+    rows = [("sample", "predicted", "entropy", "mutual info", "")]
+    shown = []
+    for index, (path, dataset, _) in enumerate(chosen):
+        predicted = int(np.argmax(result["mean"][index]))
+        entropy = float(result["total"][index])
+        mutual = float(result["epistemic"][index])
+        flagged = entropy > threshold
+        shown.append((path.name, dataset, predicted, entropy, mutual, flagged))
+        rows.append(
+            (
+                path.name,
+                preset.data.class_names[predicted],
+                f"{entropy:.3f}",
+                f"{mutual:.3f}",
+                "UNCERTAIN" if flagged else "",
+            )
+        )
+    print_fn(
+        f"\n{UNCERTAINTY_PRESET} with its uncertainty (nats; UNCERTAIN: "
+        f"entropy above {threshold:.3f}, the 95th percentile on the "
+        f"{preset.data.name} test set; the last image is "
+        f"{preset.ood_data.name}, which the digit model never saw):"
+    )
+    print_fn(format_table(rows))
+    return {"threshold": threshold, "samples": shown}
 
 
 def compare_tflite(name, keras_probabilities, print_fn=print):

@@ -5,6 +5,8 @@ import dataclasses
 from keras_pmm import datasets
 from keras_pmm.models import HybridPMMClassifier
 from keras_pmm.models import ImagePMMClassifier
+from keras_pmm.uq.bayesian import BayesianImagePMMClassifier
+from keras_pmm.uq.ensemble import DeepEnsemble
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,6 +80,10 @@ class Preset:
         recipe: the training recipe.
         target: the accuracy / size goal the preset answers to.
         note: why no weights ship (empty for a trained preset).
+        baseline: for an uncertainty preset, the single preset its
+            calibration and shift figures are compared with.
+        ood_dataset: for an uncertainty preset, key of `DATASETS` whose test
+            images are its out-of-distribution set.
     """
 
     name: str
@@ -88,6 +94,8 @@ class Preset:
     recipe: Recipe
     target: str
     note: str = ""
+    baseline: str = ""
+    ood_dataset: str = ""
 
     @property
     def data(self):
@@ -106,6 +114,11 @@ class Preset:
         if self.note:
             facts["note"] = self.note
         return facts
+
+    @property
+    def ood_data(self):
+        """The out-of-distribution `DataSet` (None for most presets)."""
+        return DATASETS[self.ood_dataset] if self.ood_dataset else None
 
     def build(self, **overrides):
         """A fresh, untrained model of this preset (compiled with defaults).
@@ -180,6 +193,47 @@ PRESETS = {
             target=">= 88.6% test accuracy with <= 4,210 parameters",
         ),
         Preset(
+            name="pmm_mnist_bayes",
+            model_class=BayesianImagePMMClassifier,
+            dataset="mnist",
+            description="Bayesian pmm_mnist: Gaussian posterior over its "
+            "Hamiltonians and decoders under a GOE prior, 10-draw "
+            "Monte-Carlo predictive",
+            arguments=dict(MNIST_ARCHITECTURE, num_samples=10, seed=0),
+            recipe=Recipe(
+                epochs=60,
+                batch_size=128,
+                learning_rate=0.04,
+                patience=10,
+                weight_decay=0.02,
+            ),
+            target="ECE < 0.02, accuracy within 0.5 points of pmm_mnist, "
+            "OOD AUROC >= 0.90 against Fashion-MNIST",
+            baseline="pmm_mnist",
+            ood_dataset="fashion_mnist",
+        ),
+        Preset(
+            name="pmm_fashion_mnist_bayes",
+            model_class=BayesianImagePMMClassifier,
+            dataset="fashion_mnist",
+            description="Bayesian pmm_fashion_mnist: Gaussian posterior "
+            "over its Hamiltonians and decoders under a GOE prior, 10-draw "
+            "Monte-Carlo predictive",
+            arguments=dict(FASHION_MNIST_ARCHITECTURE, num_samples=10, seed=0),
+            recipe=Recipe(
+                epochs=60,
+                batch_size=128,
+                learning_rate=0.04,
+                patience=15,
+                seed=2,
+                weight_decay=0.02,
+            ),
+            target="ECE < 0.02, accuracy within 0.5 points of "
+            "pmm_fashion_mnist, OOD AUROC >= 0.90 against MNIST",
+            baseline="pmm_fashion_mnist",
+            ood_dataset="mnist",
+        ),
+        Preset(
             name="pmm_emnist_balanced",
             model_class=ImagePMMClassifier,
             dataset="emnist_balanced",
@@ -221,3 +275,77 @@ PRESETS = {
         ),
     )
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class EnsemblePreset(Preset):
+    """A `DeepEnsemble` preset: one member preset trained with several seeds.
+
+    `keras-pmm train` trains `member` by its own recipe once per seed of
+    `member_seeds` (each run resumable, as for a single preset) and ships
+    the members as one `keras_pmm.uq.DeepEnsemble`.
+
+    Attributes:
+        member: the member preset's name.
+        member_seeds: the recipe seed of each member (initialisation, data
+            order and validation split).
+    """
+
+    member: str = ""
+    member_seeds: tuple = ()
+
+    @property
+    def member_preset(self):
+        """The member `Preset`."""
+        return PRESETS[self.member]
+
+    def build(self, **overrides):
+        """A `DeepEnsemble` of fresh, untrained members.
+
+        Args:
+            **overrides: member model arguments that replace the member
+                preset's own.
+        """
+        return self.model_class(
+            [self.member_preset.build(**overrides) for _ in self.member_seeds]
+        )
+
+
+def _ensemble(name, member, member_seeds, ood_dataset, target):
+    single = PRESETS[member]
+    return EnsemblePreset(
+        name=name,
+        model_class=DeepEnsemble,
+        arguments={},
+        dataset=single.dataset,
+        description=f"Deep ensemble of {len(member_seeds)} {member} "
+        "members (seeds " + ", ".join(map(str, member_seeds)) + "), mean "
+        "class probabilities",
+        recipe=single.recipe,
+        target=target,
+        baseline=member,
+        ood_dataset=ood_dataset,
+        member=member,
+        member_seeds=tuple(member_seeds),
+    )
+
+
+for _preset in (
+    _ensemble(
+        "pmm_mnist_ensemble",
+        "pmm_mnist",
+        (0, 1, 2, 3, 4),
+        "fashion_mnist",
+        "ECE <= 0.01, NLL below pmm_mnist, OOD AUROC >= 0.95 against "
+        "Fashion-MNIST",
+    ),
+    _ensemble(
+        "pmm_fashion_mnist_ensemble",
+        "pmm_fashion_mnist",
+        (2, 10, 11, 12, 13),
+        "mnist",
+        "ECE <= 0.01, NLL below pmm_fashion_mnist, OOD AUROC >= 0.95 "
+        "against MNIST",
+    ),
+):
+    PRESETS[_preset.name] = _preset

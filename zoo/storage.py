@@ -23,7 +23,7 @@ WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 
 
-def _build(model):
+def build_model(model):
     """Creates an image model's variables by calling it on a blank image."""
     model(np.zeros((1,) + tuple(model.image_shape), "uint8"))
 
@@ -103,7 +103,7 @@ def save(model, folder, metadata):
     # A fresh model compiled with the defaults, so that the weights file
     # carries no optimizer state (loading it then warns about nothing).
     fresh = keras.saving.deserialize_keras_object(config)
-    _build(fresh)
+    build_model(fresh)
     fresh.set_weights(model.get_weights())
     fresh.save_weights(folder / WEIGHTS_FILE)
     metadata = {
@@ -151,7 +151,7 @@ def load(folder, model_class=None):
     config.pop("build_config", None)
     model = keras.saving.deserialize_keras_object(config)
     model.compile()
-    _build(model)
+    build_model(model)
     model.load_weights(weights)
     return model
 

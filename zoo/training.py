@@ -15,6 +15,7 @@ import numpy as np
 
 from keras_pmm.zoo import storage
 from keras_pmm.zoo.registry import PRESETS
+from keras_pmm.zoo.registry import EnsemblePreset
 
 CHECKPOINT_DIR = "checkpoints"
 BEST_WEIGHTS = "best.weights.h5"
@@ -290,7 +291,27 @@ def train(
         FileExistsError: `output` holds a finished run and `overwrite` is
             False.
     """
+    if isinstance(PRESETS.get(name), EnsemblePreset) and seed is not None:
+        raise ValueError(
+            f"{name} is an ensemble: its members' seeds are fixed "
+            f"({', '.join(map(str, PRESETS[name].member_seeds))}); train a "
+            f"member with another seed with `keras-pmm train "
+            f"{PRESETS[name].member} --seed S`."
+        )
     preset = preset_with_overrides(name, epochs=epochs, seed=seed)
+    if isinstance(preset, EnsemblePreset):
+        return train_ensemble(
+            preset,
+            data_dir=data_dir,
+            output=output,
+            epochs=epochs,
+            devices=devices,
+            max_train_examples=max_train_examples,
+            overwrite=overwrite,
+            verbose=verbose,
+            command=command,
+            callbacks=callbacks,
+        )
     check_devices(devices, preset.recipe.batch_size)
     if devices and devices > 1 and keras.backend.backend() == "tensorflow":
         prepare_devices(devices)  # before TensorFlow's runtime starts
@@ -323,6 +344,110 @@ def train(
         devices=replicas,
     )
     return storage.save(model, output, metadata)
+
+
+MEMBERS_DIR = "members"
+
+
+def train_ensemble(
+    preset,
+    data_dir=None,
+    output=None,
+    epochs=None,
+    devices=None,
+    max_train_examples=None,
+    overwrite=False,
+    verbose=1,
+    command=None,
+    callbacks=(),
+):
+    """Trains an `EnsemblePreset`: its member preset once per member seed.
+
+    Each member is a full `train` run of the member preset with that seed,
+    written to `output/members/seed_<seed>` (resumable; a finished member
+    is loaded, not retrained), and the members ship as one `DeepEnsemble`.
+    Arguments are those of `train`.
+
+    Returns:
+        The metadata written to `output/metadata.json`.
+    """
+    output = pathlib.Path(output or os.path.join("runs", preset.name))
+    finished = (output / storage.METADATA_FILE).is_file()
+    if finished and not overwrite:
+        raise FileExistsError(
+            f"{output} already holds a finished run of {preset.name}. Pass "
+            "overwrite=True (--overwrite) to train again from scratch, or "
+            "choose another output."
+        )
+    members, records = [], []
+    for index, seed in enumerate(preset.member_seeds):
+        folder = output / MEMBERS_DIR / f"seed_{seed}"
+        member_done = (folder / storage.METADATA_FILE).is_file() and not (
+            folder / CHECKPOINT_DIR / "backup"
+        ).exists()
+        if verbose:
+            state = "trained, loading" if member_done else "training"
+            print(
+                f"{preset.name}: member {index + 1}/"
+                f"{len(preset.member_seeds)} (seed {seed}): {state} {folder}"
+            )
+        if not member_done or overwrite:
+            train(
+                preset.member,
+                data_dir=data_dir,
+                output=folder,
+                epochs=epochs,
+                seed=seed,
+                devices=devices,
+                max_train_examples=max_train_examples,
+                overwrite=overwrite,
+                verbose=verbose,
+                callbacks=callbacks,
+            )
+        members.append(storage.load(folder))
+        records.append(storage.read_metadata(folder))
+    ensemble = preset.build()
+    storage.build_model(ensemble)
+    ensemble.set_weights(
+        [weight for member in members for weight in member.get_weights()]
+    )
+    _, (x_test, y_test) = preset.data.load(data_dir)
+    correct = count_correct(ensemble, x_test, y_test)
+    metadata = {
+        "name": preset.name,
+        **preset.facts,
+        "trained": True,
+        "test_accuracy": correct / len(y_test),
+        "test_correct": correct,
+        "test_size": int(len(y_test)),
+        "members": [
+            {
+                "seed": seed,
+                **{
+                    key: record[key]
+                    for key in (
+                        "test_accuracy",
+                        "validation_accuracy",
+                        "best_epoch",
+                        "epochs_run",
+                        "training_wall_time_s",
+                        "training_command",
+                    )
+                },
+            }
+            for seed, record in zip(preset.member_seeds, records)
+        ],
+        "recipe": dataclasses.asdict(preset.recipe),
+        "training_command": command or f"keras-pmm train {preset.name}",
+        "training_date": datetime.date.today().isoformat(),
+        "training_wall_time_s": round(
+            sum(record["training_wall_time_s"] for record in records), 1
+        ),
+        "backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "python": sys.version.split()[0],
+    }
+    return storage.save(ensemble, output, metadata)
 
 
 def preset_with_overrides(name, epochs=None, seed=None):

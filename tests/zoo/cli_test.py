@@ -83,3 +83,26 @@ def test_unknown_preset_and_recipe_only_preset():
     assert result.stderr.count("\n") == 1, result.stderr
     result = _run("predict", "pmm_emnist_balanced", __file__)
     assert result.returncode == 2
+
+
+def test_predict_uncertainty_prints_entropy_and_mutual_information(
+    tmp_path, data_dir
+):
+    _, (x_test, y_test) = zoo.PRESETS["pmm_mnist"].data.load(data_dir)
+    (_, _), (x_fashion, _) = zoo.DATASETS["fashion_mnist"].load(data_dir)
+    npy = tmp_path / "mixed.npy"
+    np.save(npy, np.stack([x_test[0], x_fashion[0]]))
+    result = _run("predict", "pmm_mnist_ensemble", str(npy), "--uncertainty")
+    assert result.returncode == 0, result.stderr
+    digit, clothing = result.stdout.strip().splitlines()
+    assert digit.startswith(f"{npy}[0]: {y_test[0]} (")
+    values = []
+    for line in (digit, clothing):
+        assert "| entropy " in line and "mutual information " in line
+        entropy = float(line.split("| entropy ")[1].split(" nats")[0])
+        values.append(entropy)
+    assert values[1] > values[0]  # the clothing image is the uncertain one
+    plain = _run("predict", "pmm_mnist", str(npy), "--uncertainty")
+    assert plain.returncode == 0, plain.stderr
+    assert "| entropy " in plain.stdout
+    assert "mutual information" not in plain.stdout

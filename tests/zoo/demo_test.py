@@ -24,6 +24,16 @@ def test_demo_reproduces_the_cards_and_classifies_the_samples(data_dir):
     text = "\n".join(printed)
     assert "pmm_mnist" in text and "not trained here" in text
 
+    # The ensemble flags the clothing image, and few of the digits.
+    shown = results[demo.UNCERTAINTY_PRESET]["uncertainty"]
+    digits = [row for row in shown["samples"] if row[1] == "mnist"]
+    clothing = [row for row in shown["samples"] if row[1] != "mnist"]
+    assert len(digits) == 6 and len(clothing) == 1
+    assert clothing[0][5] and clothing[0][3] > shown["threshold"] > 0
+    assert sum(row[5] for row in digits) <= 1
+    assert all(row[4] >= 0 for row in shown["samples"])
+    assert "UNCERTAIN" in text
+
     # The TFLite file, run by the LiteRT interpreter, agrees with Keras.
     tflite = results[demo.TFLITE_PRESET]["tflite"]
     shipped = [s for s in demo.samples() if s[1] == "mnist"]

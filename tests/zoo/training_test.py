@@ -187,3 +187,44 @@ def test_recipe_optimizer_decays_weights_only_when_asked():
     )
     schedule = decayed._learning_rate
     assert schedule.decay_steps == 40 and schedule.initial_learning_rate == 0.04
+
+
+@pytest.mark.large
+def test_ensemble_preset_trains_its_members_and_resumes(tmp_path, data_dir):
+    kwargs = dict(
+        data_dir=data_dir,
+        output=tmp_path,
+        epochs=1,
+        max_train_examples=256,
+        verbose=0,
+    )
+    preset = zoo.PRESETS["pmm_mnist_ensemble"]
+    # A member already trained (an interrupted ensemble run) is loaded.
+    training.train(
+        "pmm_mnist",
+        seed=preset.member_seeds[0],
+        output=tmp_path / "members" / f"seed_{preset.member_seeds[0]}",
+        **{k: v for k, v in kwargs.items() if k != "output"},
+    )
+    metadata = training.train("pmm_mnist_ensemble", **kwargs)
+    assert [m["seed"] for m in metadata["members"]] == list(preset.member_seeds)
+    assert metadata["training_wall_time_s"] == pytest.approx(
+        sum(m["training_wall_time_s"] for m in metadata["members"]), abs=0.5
+    )
+    ensemble = zoo.load(tmp_path)
+    assert ensemble.num_members == len(preset.member_seeds)
+    _, (x_test, y_test) = preset.data.load(data_dir)
+    assert (
+        training.count_correct(ensemble, x_test, y_test)
+        == metadata["test_correct"]
+    )
+    member = zoo.load(tmp_path / "members" / "seed_1")
+    np.testing.assert_allclose(
+        ensemble.members[1].predict(x_test[:4], verbose=0),
+        member.predict(x_test[:4], verbose=0),
+        atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="seeds are fixed"):
+        training.train("pmm_mnist_ensemble", seed=3, **kwargs)
+    with pytest.raises(FileExistsError, match="finished run"):
+        training.train("pmm_mnist_ensemble", **kwargs)
