@@ -231,7 +231,9 @@ def test_uncertainty_figures_match_the_card(name, data_dir):
         "nll": 1e-4 if exact else (0.01 if sampled else 0.002),
         "ece": 1e-4 if exact else (0.004 if sampled else 0.001),
         "brier": 1e-4 if exact else (0.004 if sampled else 0.001),
-        "ood_auroc": 1e-4 if exact else (0.01 if sampled else 0.002),
+        # Ten posterior draws: pmm_fashion_mnist_bayes's OOD AUROC was
+        # 0.813 (JAX, the card), 0.833 (TensorFlow), 0.802 (PyTorch).
+        "ood_auroc": 1e-4 if exact else (0.03 if sampled else 0.002),
     }
     for key, atol in tolerance.items():
         assert abs(figures[key] - expected[key]) <= atol + 1e-5, (
