@@ -17,7 +17,7 @@ from keras_pmm import _registration
 from keras_pmm import _subpackages
 
 _subpackages.ensure_mapped_subpackages()
-_registration.register_when_keras_loads()
+_registration.register_when_keras_loads(finished=__name__)
 
 __version__ = "0.1.0"
 

@@ -21,12 +21,34 @@ REGISTERING = (
 )
 
 
-def register_when_keras_loads():
-    """Imports `REGISTERING` now if Keras is loaded, else just after it is."""
+def register_when_keras_loads(finished=None):
+    """Imports `REGISTERING` now if Keras is loaded, else just after it is.
+
+    Keras is often first imported from inside a keras-pmm module (`import
+    keras_pmm.linalg` runs `from keras import ops`); importing `REGISTERING`
+    right then would meet that module half-initialised (an ImportError). So
+    registration waits until no keras-pmm module is mid-import, and every
+    subpackage calls this at the end of its `__init__` with its own name as
+    `finished` (it is complete then, though Python still marks it as
+    initialising).
+    """
     if "keras" in sys.modules:
-        _register()
+        if not _importing(finished):
+            _register()
     elif not any(isinstance(f, _AfterKeras) for f in sys.meta_path):
         sys.meta_path.insert(0, _AfterKeras())
+
+
+def _importing(finished=None):
+    """Whether a keras-pmm module other than `finished` is mid-import."""
+    for name, module in list(sys.modules.items()):
+        if name != finished and (
+            name == "keras_pmm" or name.startswith("keras_pmm.")
+        ):
+            spec = getattr(module, "__spec__", None)
+            if getattr(spec, "_initializing", False):
+                return True
+    return False
 
 
 def _register():
@@ -48,7 +70,8 @@ class _AfterKeras:
 
         def exec_then_register(module):
             exec_module(module)
-            _register()
+            if not _importing():
+                _register()
 
         spec.loader.exec_module = exec_then_register
         return spec

@@ -26,7 +26,15 @@ print(type(model).__name__, float(value))
 
 @pytest.mark.parametrize(
     "imports",
-    ["import keras_pmm\nimport keras", "import keras\nimport keras_pmm"],
+    [
+        "import keras_pmm\nimport keras",
+        "import keras\nimport keras_pmm",
+        # Keras first imported from inside a keras-pmm subpackage, which
+        # used to meet that subpackage half-initialised (ImportError).
+        "import keras_pmm.linalg\nimport keras",
+        "import keras_pmm\nkeras_pmm.layers\nimport keras",
+        "import keras_pmm.initializers\nimport keras",
+    ],
 )
 def test_saved_model_loads_after_a_bare_import(tmp_path, imports):
     model = models.PMMRegressor(n=2, r=1)

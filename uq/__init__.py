@@ -17,6 +17,7 @@
 - `GaussianNLL`: the loss of mean / variance regression heads.
 """
 
+from keras_pmm import _registration
 from keras_pmm.uq.bayesian import BayesianImagePMMClassifier
 from keras_pmm.uq.calibration import apply_temperature
 from keras_pmm.uq.calibration import fit_temperature
@@ -74,3 +75,6 @@ __all__ = [
     "VariationalClassHamiltonians",
     "VariationalObservableReadout",
 ]
+
+# Complete now: register the Keras classes if Keras came in mid-import.
+_registration.register_when_keras_loads(finished=__name__)

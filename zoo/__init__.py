@@ -21,6 +21,7 @@ array([7, 2, 1, 0, 4, 1, 4, 9])
 
 import pathlib
 
+from keras_pmm import _registration
 from keras_pmm.zoo import storage
 from keras_pmm.zoo.registry import DATASETS
 from keras_pmm.zoo.registry import PRESETS
@@ -119,3 +120,7 @@ def _registered_name(cls):
     import keras
 
     return keras.saving.get_registered_name(cls)
+
+
+# Complete now: register the Keras classes if Keras came in mid-import.
+_registration.register_when_keras_loads(finished=__name__)

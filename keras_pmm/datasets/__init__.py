@@ -1,5 +1,6 @@
 """Data set loaders (MNIST, Fashion-MNIST, EMNIST) from IDX files or downloads."""
 
+from keras_pmm import _registration
 from keras_pmm.datasets._sources import DATA_DIR_VARIABLE
 from keras_pmm.datasets.emnist import SPLITS as EMNIST_SPLITS
 from keras_pmm.datasets.emnist import load_emnist
@@ -21,3 +22,6 @@ __all__ = [
     "read_idx",
     "to_tf_dataset",
 ]
+
+# Complete now: register the Keras classes if Keras came in mid-import.
+_registration.register_when_keras_loads(finished=__name__)

@@ -46,6 +46,7 @@ Example:
 
 import pathlib
 
+from keras_pmm import _registration
 from keras_pmm.export import _files
 from keras_pmm.export.tflite_ops import NotBuiltinError
 from keras_pmm.export.tflite_ops import check_builtin_ops
@@ -319,3 +320,7 @@ def _resolve(model, class_names):
                 "classes."
             )
     return model, names
+
+
+# Complete now: register the Keras classes if Keras came in mid-import.
+_registration.register_when_keras_loads(finished=__name__)

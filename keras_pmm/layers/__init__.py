@@ -1,5 +1,6 @@
 """PMM layers: primary matrices, the image encoder and read-outs."""
 
+from keras_pmm import _registration
 from keras_pmm.layers.affine_hermitian import AffineHermitian
 from keras_pmm.layers.block_gram_encoder import BlockGramEncoder
 from keras_pmm.layers.class_hamiltonians import ClassHamiltonians
@@ -17,3 +18,6 @@ __all__ = [
     "MatrixInputHermitian",
     "ObservableReadout",
 ]
+
+# Complete now: register the Keras classes if Keras came in mid-import.
+_registration.register_when_keras_loads(finished=__name__)

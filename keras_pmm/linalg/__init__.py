@@ -1,5 +1,6 @@
 """Hermitian builders, eigensolvers and eigenpair selection."""
 
+from keras_pmm import _registration
 from keras_pmm.linalg.eigh import METHODS
 from keras_pmm.linalg.eigh import eigh
 from keras_pmm.linalg.hermitian import FIELDS
@@ -31,3 +32,6 @@ __all__ = [
     "select_eigenpairs",
     "size_from_packed",
 ]
+
+# Complete now: register the Keras classes if Keras came in mid-import.
+_registration.register_when_keras_loads(finished=__name__)

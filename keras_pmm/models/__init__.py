@@ -1,5 +1,6 @@
 """PMM task models that compile themselves and train with `model.fit`."""
 
+from keras_pmm import _registration
 from keras_pmm.models.hybrid_pmm_classifier import HybridPMMClassifier
 from keras_pmm.models.image_pmm_classifier import ImagePMMClassifier
 from keras_pmm.models.pmm_classifier import PMMClassifier
@@ -15,3 +16,6 @@ __all__ = [
     "PMMRegressor",
     "PMMTask",
 ]
+
+# Complete now: register the Keras classes if Keras came in mid-import.
+_registration.register_when_keras_loads(finished=__name__)
