@@ -13,7 +13,10 @@ def test_demo_reproduces_the_cards_and_classifies_the_samples(data_dir):
     trained = [name for name in zoo.list() if zoo.metadata(name)["trained"]]
     assert sorted(results) == trained
     for name, result in results.items():
-        assert abs(result["accuracy"] - result["card_accuracy"]) <= 5e-4
+        # A Bayesian preset's posterior draws differ between backends.
+        sampled = "num_samples" in zoo.PRESETS[name].arguments
+        tolerance = 0.003 if sampled else 5e-4
+        assert abs(result["accuracy"] - result["card_accuracy"]) <= tolerance
         shipped = [
             sample
             for sample in demo.samples()
