@@ -15,7 +15,15 @@ from keras_pmm.export.litert import TFLiteModel
 from tests.export.export_test import run_onnx
 from tests.export.export_test import run_saved_model
 
-TRAINED = [name for name in zoo.list() if zoo.metadata(name)["trained"]]
+# A Bayesian preset predicts by Monte-Carlo posterior draws, random ops that
+# TFLite has no builtins for; its export (the posterior-mean network) is
+# still to come: `export_tflite` now raises ExportError naming those ops.
+TRAINED = [
+    name
+    for name in zoo.list()
+    if zoo.metadata(name)["trained"]
+    and "num_samples" not in zoo.PRESETS[name].arguments
+]
 
 
 def run_in_batches(function, x, size=1000):
