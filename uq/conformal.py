@@ -14,8 +14,13 @@ Scores:
     regression `"normalized"`: |y - mu(x)| / sigma(x), sigma a predicted
         standard deviation (a Gaussian ensemble's, or your own `scale`);
         interval mu(x) +- q sigma(x), wider where the model is unsure.
-    classification `"aps"` (Romano et al. 2020, non-randomised): the
-        probability mass of the classes ranked at or above y.
+    classification `"aps"` (Romano et al. 2020, with its uniform draw U
+        set to 0): the probability mass of the classes ranked strictly
+        above y. The top class scores 0 and is always in the set. (The
+        inclusive mass, U = 1, gives every confident correct prediction a
+        score near 1, which drives q towards 1 and the sets towards every
+        class: measured on MNIST at alpha = 0.1, coverage 0.987 with 4.5
+        classes per set, where the exclusive mass gives the asked-for 0.9.)
     classification `"raps"` (Angelopoulos et al. 2021): APS plus
         `penalty` * max(0, rank(y) - `k_reg`), which keeps sets small.
 
@@ -202,20 +207,20 @@ class SplitConformalRegressor:
 
 
 def _sorted_mass(probabilities):
-    """Classes by decreasing probability and each one's cumulative mass."""
+    """Classes by decreasing probability and the mass ranked above each."""
     order = np.argsort(-probabilities, axis=-1, kind="stable")
     sorted_p = np.take_along_axis(probabilities, order, axis=-1)
-    return order, np.cumsum(sorted_p, axis=-1)
+    return order, np.cumsum(sorted_p, axis=-1) - sorted_p
 
 
 class SplitConformalClassifier:
     """Split-conformal prediction sets (APS or RAPS) for a classifier.
 
-    The score of class y is its cumulative mass: the total probability of
-    the classes ranked at or above it (plus, for RAPS, `penalty` for each
-    rank beyond `k_reg`); the set of an example holds every class scoring
-    <= q. The top class is always included, so no set is empty (this only
-    raises coverage).
+    The score of class y is the total probability of the classes ranked
+    strictly above it (plus, for RAPS, `penalty` for each rank beyond
+    `k_reg`); the set of an example holds every class scoring <= q. The top
+    class scores 0 (with `k_reg` >= 1) and is always included, so no set
+    is empty.
 
     Args:
         model: a fitted classifier whose `predict` returns (batch,

@@ -77,6 +77,28 @@ def test_classification_coverage_on_held_out_data(score):
     assert sets.sum(-1).mean() < 10  # informative, not every class
 
 
+@pytest.mark.parametrize("score", ["aps", "raps"])
+def test_classification_coverage_of_a_trained_preset(score, data_dir):
+    """pmm_mnist on a random half of the MNIST test set: coverage is
+    1 - alpha within sampling error on either side, not far above it (the
+    inclusive-mass APS score reached 0.987 at alpha = 0.1 on MNIST)."""
+    from keras_pmm import zoo
+
+    _, (x, y) = zoo.PRESETS["pmm_mnist"].data.load(data_dir)
+    p = zoo.load("pmm_mnist").predict(x, batch_size=1000, verbose=0)
+    order = np.random.default_rng(4).permutation(len(y))  # exchangeable
+    calibration, test = order[:5000], order[5000:]
+    alpha = 0.01  # below pmm_mnist's 2.4% error, so sets are not all top-1
+    conformal = uq.SplitConformalClassifier(None, alpha=alpha, score=score)
+    conformal.calibrate_from_predictions(y[calibration], p[calibration])
+    sets = conformal.sets_from_predictions(p[test])
+    covered = uq.coverage(y[test], sets)
+    error = 3 * np.sqrt(alpha * (1 - alpha) / 5000)
+    assert _binomial_floor(alpha, 5000) <= covered
+    assert covered <= 1 - alpha + 1 / 5001 + error
+    assert sets.sum(-1).mean() < 2  # mostly one class
+
+
 def test_regression_coverage_with_a_real_model():
     from keras_pmm.models import PMMRegressor
 
