@@ -4,7 +4,9 @@ Measured with Keras 3.15 (DESIGN.md section 6): `ops.view_as_complex` returns
 complex64 for float64 parts on every backend; `ops.matmul` returns complex64
 for complex128 inputs on TensorFlow and PyTorch and float32 for float64
 inputs on PyTorch; `ops.einsum` returns complex64 for complex128 inputs on
-TensorFlow. Real float64 `ops.einsum` and elementwise complex128 arithmetic
+TensorFlow; `ops.mean` (and `ops.var`) of float64 on JAX accumulates in
+float32 (error ~1e-7; Keras's `result_type("float64", "float32")` is
+float32 there). Real float64 `ops.einsum` and elementwise complex128 arithmetic
 keep their precision on all three backends, so the helpers below express
 wide products through those. Narrow dtypes take the plain ops unchanged.
 """
@@ -87,6 +89,14 @@ def einsum(spec, left, right):
         if part is not None:
             imag = part if imag is None else imag + part
     return complex_from_parts(real, imag)
+
+
+def mean(x, axis):
+    """`ops.mean` over one static `axis` that keeps float64 and complex128
+    (on JAX `ops.mean` accumulates float64 in float32)."""
+    if not _is_wide(x):
+        return ops.mean(x, axis=axis)
+    return ops.sum(x, axis=axis) / ops.cast(x.shape[axis], x.dtype)
 
 
 def matmul(left, right):

@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from keras_pmm import _precision
+
 # Floor of the predicted variance, so that a member cannot drive it to 0.
 MIN_VARIANCE = 1e-6
 
@@ -65,7 +67,7 @@ class GaussianNLL(keras.losses.Loss):
             + ops.square(y_true - means) / variances
             + math.log(2 * math.pi)
         )
-        return ops.mean(nll, axis=-1)
+        return _precision.mean(nll, axis=-1)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}

@@ -91,6 +91,17 @@ def test_matmul_and_einsum_keep_wide_dtypes(complex_inputs):
     np.testing.assert_allclose(to_numpy(summed), a @ b, rtol=1e-13, atol=1e-13)
 
 
+def test_mean_keeps_float64():
+    """`ops.mean` of float64 accumulates in float32 on JAX (error ~1e-7 on
+    probabilities that sum to one); the workaround keeps 1e-16."""
+    p = np.random.default_rng(4).dirichlet(np.ones(3), size=(5, 7))
+    mean = _precision.mean(ops.convert_to_tensor(p), axis=0)
+    assert _dtype(mean) == "float64"
+    np.testing.assert_allclose(to_numpy(mean), p.mean(0), rtol=0, atol=1e-15)
+    narrow = _precision.mean(ops.convert_to_tensor(p, "float32"), axis=-1)
+    assert _dtype(narrow) == "float32"
+
+
 def test_float64_regressor_predicts_float64():
     """Issue 16 example: PMMRegressor(n=1, r=1, dtype="float64") returned
     float32 on TF and torch."""
