@@ -153,7 +153,8 @@ def litert_latency(path, image, threads, repeats, warmup):
     model.predict(image)  # resizes the input to batch 1
     interpreter = model.interpreter
     inputs = interpreter.get_input_details()[0]["index"]
-    outputs = interpreter.get_output_details()[0]["index"]
+    runner = interpreter.get_signature_runner()
+    outputs = runner.get_output_details()["outputs"]["index"]
     image = image.astype(model.input_dtype)
 
     def call():
@@ -191,10 +192,12 @@ def measure_file(fmt, path, x, y, reference, repeats, warmup):
         for threads in (1, 2):
             session = onnx_session(path, threads)
             row[f"latency_ms_{threads}_thread"] = median_ms(
-                lambda: session.run(None, {"inputs": image}), repeats, warmup
+                lambda: session.run(["outputs"], {"inputs": image}),
+                repeats,
+                warmup,
             )
         probabilities = batched(
-            lambda b: session.run(None, {"inputs": b})[0], x
+            lambda b: session.run(["outputs"], {"inputs": b})[0], x
         )
     else:
         import tensorflow as tf

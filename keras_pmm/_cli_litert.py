@@ -41,6 +41,22 @@ def print_top_k(path, probabilities, class_names, top_k, uncertainty=None):
         print(line)
 
 
+def file_uncertainty(outputs):
+    """`print_top_k`'s uncertainty dict from a `.tflite` file's outputs: its
+    own `entropy` and `mutual_information` (an exported ensemble or
+    Bayesian model), or the entropy of a plain model's probabilities."""
+    if "entropy" in outputs:
+        uncertainty = {"total": outputs["entropy"]}
+    else:
+        p = outputs["outputs"]
+        uncertainty = {
+            "total": -np.sum(p * np.log(np.maximum(p, 1e-12)), axis=-1)
+        }
+    if "mutual_information" in outputs:
+        uncertainty["epistemic"] = outputs["mutual_information"]
+    return uncertainty
+
+
 def predict(args):
     from keras_pmm import _images
     from keras_pmm.export.litert import TFLiteModel
@@ -57,15 +73,12 @@ def predict(args):
             raise UsageError(error) from error
     for path, batch in zip(args.files, batches):
         try:
-            probabilities = model.predict(batch)
+            outputs = model.predict_all(batch)
         except ValueError as error:
             raise UsageError(error) from error
+        probabilities = outputs["outputs"]
         names = model.class_names or [
             str(c) for c in range(probabilities.shape[-1])
         ]
-        uncertainty = None
-        if args.uncertainty:
-            from keras_pmm.uq.metrics import predictive_entropy
-
-            uncertainty = {"total": predictive_entropy(probabilities)}
+        uncertainty = file_uncertainty(outputs) if args.uncertainty else None
         print_top_k(path, probabilities, names, args.top_k, uncertainty)

@@ -3,8 +3,10 @@
 import keras
 from keras import ops
 
+from keras_pmm import _precision
 from keras_pmm import _validation
 from keras_pmm.models import ImagePMMClassifier
+from keras_pmm.uq import _tensors
 from keras_pmm.uq import priors as priors_lib
 from keras_pmm.uq.variational import VariationalClassHamiltonians
 from keras_pmm.uq.variational import VariationalObservableReadout
@@ -90,10 +92,23 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
         self.num_samples = _validation.check_positive_int(
             num_samples, "num_samples"
         )
-        self.inference = _validation.check_choice(
-            inference, "inference", INFERENCE_MODES
-        )
+        self.inference = inference
         super().__init__(num_classes, **kwargs)
+
+    @property
+    def inference(self):
+        """`"sample"` or `"mean"`; may be changed at any time (the next
+        `predict` or `evaluate` then retraces its step)."""
+        return self._inference
+
+    @inference.setter
+    def inference(self, value):
+        self._inference = _validation.check_choice(
+            value, "inference", INFERENCE_MODES
+        )
+        # A compiled predict / evaluate step has the old mode traced in.
+        self.predict_function = None
+        self.test_function = None
 
     def _variational_arguments(self, offset):
         return dict(
@@ -133,7 +148,27 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
             return self.probabilities(
                 self.class_logits(encodings, sample=False)
             )
-        return ops.mean(self._sample_probabilities(encodings), axis=0)
+        return _precision.mean(self._sample_probabilities(encodings), axis=0)
+
+    def serving_outputs(self, inputs):
+        """The named outputs `keras_pmm.export` writes: the posterior-mean
+        network's, whatever `inference` is (random draws have no TFLite
+        builtins, and an exported model should be deterministic).
+
+        Args:
+            inputs: raw images (batch, H, W).
+
+        Returns:
+            `{"outputs": class probabilities (batch, C), "entropy": their
+            entropy H[p] (batch,) in nats}`.
+        """
+        probabilities = self.probabilities(
+            self.class_logits(self.encode(inputs), sample=False)
+        )
+        return {
+            "outputs": probabilities,
+            "entropy": _tensors.predictive_entropy(probabilities),
+        }
 
     def _sample_probabilities(self, encodings):
         # With a seed, prediction uses the same S draws for every batch and

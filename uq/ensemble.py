@@ -6,7 +6,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pmm import _precision
 from keras_pmm.uq import _checks
+from keras_pmm.uq import _tensors
 from keras_pmm.uq.losses import GaussianNLL
 from keras_pmm.uq.losses import gaussian_parameters
 
@@ -117,12 +119,39 @@ class DeepEnsemble(keras.Model):
     def call(self, inputs, training=None):
         outputs = self.call_members(inputs, training=training)
         if self.task == "classification":
-            return ops.mean(outputs, axis=0)
+            return _precision.mean(outputs, axis=0)
         means, variances = gaussian_parameters(outputs)
-        mean = ops.mean(means, axis=0)
-        second_moment = ops.mean(variances + ops.square(means), axis=0)
+        mean = _precision.mean(means, axis=0)
+        second_moment = _precision.mean(variances + ops.square(means), axis=0)
         variance = ops.maximum(second_moment - ops.square(mean), 0.0)
         return {"mean": mean, "variance": variance}
+
+    def serving_outputs(self, inputs):
+        """The named outputs `keras_pmm.export` writes, deterministic.
+
+        Args:
+            inputs: a batch of the members' inputs.
+
+        Returns:
+            classification: `{"outputs": mean probabilities (batch, C),
+            "entropy": predictive entropy H[p] (batch,) in nats,
+            "mutual_information": H[p] - mean_m H[p_m] (batch,) in nats}`;
+            regression: `{"outputs": mixture mean (batch, k), "std":
+            mixture standard deviation (batch, k)}`.
+        """
+        if self.task == "classification":
+            members = self.call_members(inputs, training=False)
+            mean = _precision.mean(members, axis=0)
+            return {
+                "outputs": mean,
+                "entropy": _tensors.predictive_entropy(mean),
+                "mutual_information": _tensors.mutual_information(members),
+            }
+        moments = self(inputs, training=False)
+        return {
+            "outputs": moments["mean"],
+            "std": ops.sqrt(moments["variance"]),
+        }
 
     def predict_members(self, x, batch_size=256):
         """The members' own predictions as one numpy array.
@@ -227,6 +256,7 @@ class DeepEnsemble(keras.Model):
                 dataset/generator input.
         """
         x, y = _training_arrays(x, y, "x", "y")
+        self.check_inputs(x)
         batches = _MemberBatches(
             x, y, batch_size, self.num_members, self.seed, shuffle
         )
@@ -253,6 +283,7 @@ class DeepEnsemble(keras.Model):
         trainer.compile(
             optimizer=self.optimizer,
             loss=[self.member_loss] * self.num_members,
+            jit_compile=self.jit_compile,  # as the ensemble was compiled
         )
         return trainer.fit(
             batches,
@@ -265,7 +296,23 @@ class DeepEnsemble(keras.Model):
             shuffle=False,  # each member's order is drawn by the batches
         )
 
+    def check_inputs(self, x):
+        """The members' own input checks (shape, finite values), where
+        they define them (every keras_pmm model does).
+
+        Raises:
+            ValueError: inputs the members would refuse.
+        """
+        check = getattr(self.members[0], "check_inputs", None)
+        if check is not None:
+            check(x)
+
+    def predict(self, x, *args, **kwargs):
+        self.check_inputs(x)
+        return super().predict(x, *args, **kwargs)
+
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        self.check_inputs(x)
         if self.task == "regression":
             raise NotImplementedError(
                 "A regression DeepEnsemble predicts a Gaussian "

@@ -11,6 +11,19 @@ Three writers share one inference graph:
   builtin (checked after writing, `tflite_ops.check_builtin_ops`).
 - `export_onnx(model, path)`: an `.onnx` file from tf2onnx.
 
+Outputs are named. A plain model has one, `outputs`. An uncertainty model
+(one with a `serving_outputs` method) adds its own:
+
+- `keras_pmm.uq.DeepEnsemble` classifier: `outputs` (mean class
+  probabilities), `entropy` (predictive entropy, nats) and
+  `mutual_information` (epistemic part, nats), each (batch,);
+- `DeepEnsemble` regressor: `outputs` (mixture mean) and `std` (mixture
+  standard deviation);
+- `keras_pmm.uq.BayesianImagePMMClassifier`: its posterior-mean network,
+  whatever its `inference` mode, with `outputs` and `entropy` (Monte-Carlo
+  draws are random ops without TFLite builtins, and an export is
+  deterministic).
+
 The graph is the model traced by TensorFlow in an inference scope
 (`keras_pmm._inference`) that changes two things and nothing else:
 
@@ -92,7 +105,8 @@ def export_saved_model(
     Its `serving_default` signature takes `inputs` of shape (batch, ...)
     with a dynamic batch (raw images (batch, 28, 28) for the image presets,
     (batch, p) features for the affine models) and returns `outputs`:
-    class probabilities (batch, C) for a classifier.
+    class probabilities (batch, C) for a classifier, plus the uncertainty
+    outputs of an uncertainty model (see the module docstring).
 
     Args:
         model: Keras model, preset name or trained preset folder.
@@ -205,7 +219,8 @@ def export_onnx(
 ):
     """Writes an `.onnx` file (tf2onnx, opset 17) for onnxruntime.
 
-    The input `inputs` has a dynamic batch axis; the output is `outputs`.
+    The input `inputs` has a dynamic batch axis; the outputs are named as
+    in the SavedModel (`outputs`, plus an uncertainty model's own).
 
     Args:
         model: Keras model, preset name or trained preset folder.

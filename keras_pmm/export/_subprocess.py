@@ -5,7 +5,8 @@ written from. Under another backend each model is saved as a `.keras` file
 (weights and config, which every backend reads) and `keras_pmm.export` runs
 on it in `python -m keras_pmm.export._worker` with `KERAS_BACKEND=tensorflow`;
 a preset given by name goes over by name. The modules that define the
-model's custom (non-Keras) classes are imported there first, so layers
+model's custom (non-Keras) classes, keras_pmm's included, are imported
+there first, so layers
 registered with `keras.saving.register_keras_serializable` load as they do
 here.
 """
@@ -26,7 +27,9 @@ def _class_modules(model):
     return sorted(
         m
         for m in modules
-        if m != "__main__" and not m.startswith(("keras.", "keras_pmm."))
+        # keras_pmm's own too: `keras_pmm.export` imports neither the
+        # models nor `keras_pmm.uq`, whose classes register on import.
+        if m != "__main__" and not m.startswith("keras.")
     )
 
 

@@ -56,6 +56,9 @@ def _symbolic_inputs(model):
 
 def input_spec(model, input_dtype):
     """The serving input (batch dynamic): images or (batch, p) features."""
+    members = getattr(model, "members", None)
+    if members:  # a keras_pmm.uq.DeepEnsemble takes its members' inputs
+        return input_spec(members[0], input_dtype)
     image_shape = getattr(model, "image_shape", None)
     inputs = None if image_shape is not None else _symbolic_inputs(model)
     if image_shape is not None:
@@ -133,10 +136,24 @@ def check_real(model, format):
             )
 
 
+def serving_outputs(model, inputs):
+    """The serving signature's named outputs: `model.serving_outputs` where
+    the model defines it (uncertainty models: mean plus entropy or std),
+    else `{"outputs": model(inputs)}`."""
+    if hasattr(model, "serving_outputs"):
+        return dict(model.serving_outputs(inputs))
+    outputs = model(inputs, training=False)
+    if isinstance(outputs, dict):
+        raise ExportError(
+            f"{model.name} returns a dict ({sorted(outputs)}); define "
+            "`serving_outputs(inputs)` on it to name the exported outputs."
+        )
+    return {"outputs": outputs}
+
+
 def _serving_function(model):
     return tf.function(
-        lambda inputs: {"outputs": model(inputs, training=False)},
-        autograph=False,
+        lambda inputs: serving_outputs(model, inputs), autograph=False
     )
 
 
@@ -266,6 +283,11 @@ def export(
     sweeps=None,
 ):
     """Writes `model` to `path` in `format` (see `keras_pmm.export`)."""
+    if not model.built:
+        raise ExportError(
+            f"{model.name} is not built: call it on a batch (or train it) "
+            "before exporting, so that it has its weights."
+        )
     if format != "saved_model":
         check_real(model, format)
     model = float32_model(model)

@@ -25,6 +25,8 @@ class TFLiteModel:
         class_names: list of class names, or None.
         input_shape: the input shape with -1 for the (resizable) batch.
         input_dtype: numpy dtype of the input.
+        output_names: the file's output names (`outputs`, plus `entropy`,
+            `mutual_information` or `std` for uncertainty models).
 
     Example:
     >>> from keras_pmm.export.litert import TFLiteModel
@@ -42,14 +44,15 @@ class TFLiteModel:
             model_path=str(self.path), num_threads=num_threads
         )
         self._input = self.interpreter.get_input_details()[0]
-        self._output = self.interpreter.get_output_details()[0]
+        self._outputs = _named_outputs(self.interpreter)
+        self.output_names = sorted(self._outputs)
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
         self.class_names = _files.read_labels(self.path)
         self._batch = None
 
     def predict(self, inputs):
-        """Outputs (class probabilities) for a batch of inputs.
+        """The `outputs` output (class probabilities) for a batch of inputs.
 
         Args:
             inputs: array of shape `input_shape` with any batch size; cast
@@ -57,6 +60,24 @@ class TFLiteModel:
 
         Returns:
             numpy array (batch, outputs).
+
+        Raises:
+            ValueError: inputs of the wrong shape.
+        """
+        return self.predict_all(inputs)["outputs"]
+
+    def predict_all(self, inputs):
+        """Every named output for a batch of inputs, as a dict.
+
+        A plain model has `outputs` only; an exported ensemble adds
+        `entropy` and `mutual_information` (batch,) in nats (or `std` for
+        regression), a Bayesian model `entropy`.
+
+        Args:
+            inputs: as for `predict`.
+
+        Returns:
+            dict of numpy arrays, keyed by `output_names`.
 
         Raises:
             ValueError: inputs of the wrong shape.
@@ -82,4 +103,21 @@ class TFLiteModel:
             self._input["index"], inputs.astype(self.input_dtype)
         )
         self.interpreter.invoke()
-        return np.array(self.interpreter.get_tensor(self._output["index"]))
+        return {
+            name: np.array(self.interpreter.get_tensor(index))
+            for name, index in self._outputs.items()
+        }
+
+
+def _named_outputs(interpreter):
+    """{output name: tensor index}: the serving signature's names (the
+    output tensors' own order is not theirs), or `outputs` for a file
+    without a signature."""
+    signatures = interpreter.get_signature_list()
+    if not signatures:
+        return {"outputs": interpreter.get_output_details()[0]["index"]}
+    runner = interpreter.get_signature_runner(next(iter(signatures)))
+    return {
+        name: details["index"]
+        for name, details in runner.get_output_details().items()
+    }

@@ -167,7 +167,7 @@ def run_onnx(path, x):
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path))
-    return session.run(None, {session.get_inputs()[0].name: x})[0]
+    return session.run(["outputs"], {session.get_inputs()[0].name: x})[0]
 
 
 def run_file(format, path, x):

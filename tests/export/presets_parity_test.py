@@ -1,7 +1,9 @@
 """Every shipped preset's exports against Keras on its full test set.
 
-Marked `large`. The float32 TFLite file is checked on every backend; the
-other formats and quantisations on the TensorFlow leg (see the skip reason).
+Marked `large`, on the TensorFlow leg only (see the skip reason; that the
+shipped weights give the same predictions on every backend is
+`tests/zoo/zoo_test.py`'s full-test-set check, and the subprocess export of
+JAX and PyTorch is checked on small models in `export_test.py`).
 `benchmarks/export_bench.py` reports the same figures with latencies.
 """
 
@@ -15,15 +17,23 @@ from keras_pmm.export.litert import TFLiteModel
 from tests.export.export_test import run_onnx
 from tests.export.export_test import run_saved_model
 
-# The uncertainty presets' export (mean and entropy outputs, a Bayesian
-# preset's posterior-mean network) is still to come: a Bayesian preset's
-# Monte-Carlo draws are random ops without TFLite builtins (`export_tflite`
-# raises ExportError naming them), and an ensemble exports its mean only.
+# The uncertainty presets (those with a single `baseline`) export more
+# outputs and cost M times the eigensolves: their own test below.
 TRAINED = [
     name
     for name in zoo.list()
     if zoo.metadata(name)["trained"] and not zoo.PRESETS[name].baseline
 ]
+UNCERTAINTY = [
+    name
+    for name in zoo.list()
+    if zoo.metadata(name)["trained"] and zoo.PRESETS[name].baseline
+]
+ONE_BACKEND = (
+    "JAX and PyTorch cannot trace the export graph: on those backends "
+    "keras_pmm.export writes these files in a TensorFlow subprocess, so they "
+    "are the files this test checks on the TensorFlow leg"
+)
 
 
 def run_in_batches(function, x, size=1000):
@@ -37,6 +47,7 @@ def accuracy(probabilities, labels):
 
 
 @pytest.mark.large
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason=ONE_BACKEND)
 @pytest.mark.parametrize("name", TRAINED)
 def test_float32_tflite_matches_keras_on_the_full_test_set(
     name, data_dir, tmp_path
@@ -104,3 +115,53 @@ def test_every_format_and_quantization_on_the_full_test_set(
         outputs = run_in_batches(runner.predict, x_test)
         difference = abs(accuracy(outputs, y_test) - keras_accuracy)
         assert difference <= tolerance, (quantization, difference)
+
+
+@pytest.mark.large
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason=ONE_BACKEND)
+@pytest.mark.parametrize("name", UNCERTAINTY)
+def test_uncertainty_preset_exports_mean_and_entropy(name, data_dir, tmp_path):
+    """Float32 TFLite of an ensemble or Bayesian preset on 2,000 test
+    images: its mean probabilities, entropy (and an ensemble's mutual
+    information) against Keras; a Bayesian preset exports its posterior-mean
+    network."""
+    from keras_pmm import uq
+
+    _, (x_test, y_test) = zoo.PRESETS[name].data.load(data_dir)
+    x_test, y_test = x_test[:2000], y_test[:2000]
+    model = zoo.load(name)
+    if isinstance(model, uq.DeepEnsemble):
+        members = model.predict_members(x_test, batch_size=1000)
+        expected = {
+            "outputs": members.mean(0),
+            "mutual_information": uq.mutual_information(members),
+        }
+    else:
+        model.inference = "mean"
+        expected = {"outputs": model.predict(x_test, 1000, verbose=0)}
+    expected["entropy"] = uq.predictive_entropy(expected["outputs"])
+    path = export.export_tflite(name, tmp_path / f"{name}.tflite")
+    runner = TFLiteModel(path, num_threads=2)
+    assert runner.output_names == sorted(expected)
+    outputs = {
+        key: np.concatenate(
+            [
+                runner.predict_all(x_test[i : i + 1000])[key]
+                for i in range(0, len(x_test), 1000)
+            ]
+        )
+        for key in expected
+    }
+    for key, value in expected.items():
+        assert np.abs(outputs[key] - value).max() <= 1e-4, key
+    agreement = np.mean(
+        outputs["outputs"].argmax(-1) == expected["outputs"].argmax(-1)
+    )
+    assert agreement >= 0.9995
+    assert (
+        abs(
+            accuracy(outputs["outputs"], y_test)
+            - accuracy(expected["outputs"], y_test)
+        )
+        <= 0.0005
+    )

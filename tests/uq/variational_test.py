@@ -146,8 +146,14 @@ class TestBayesianImagePMMClassifier(TestCase):
         restored = self.save_and_load(model)
         restored.inference = "mean"
         model.inference = "mean"
-        # Direct calls read the mode each time (a compiled predict keeps it).
         self.assert_allclose(restored(x[:3]), model(x[:3]), atol=1e-6)
+        # Switching the mode after a compiled predict retraces it.
+        mean = model.predict(x[:3], verbose=0)
+        self.assert_allclose(mean, model(x[:3]), atol=1e-6)
+        assert np.abs(mean - first).max() > 1e-4
+        model.inference = "sample"
+        self.assert_allclose(model.predict(x[:3], verbose=0), first, 1e-5)
+        model.inference = "mean"
         # The posterior mean is exactly the deterministic model.
         plain = ImagePMMClassifier(10, n=4, block_shape=(7, 7))
         for variable in plain.weights:
