@@ -64,3 +64,41 @@ def test_export_tutorial_fast_mode_agrees_with_keras(data_dir, tmp_path):
     for label in ("float32", "float16", "dynamic_int8"):
         assert (tmp_path / f"pmm_mnist_{label}.tflite").is_file()
     assert (tmp_path / "pmm_mnist_float32.labels.txt").is_file()
+
+
+def test_uncertainty_tutorial_fast_mode(data_dir, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "tutorials/uncertainty.py",
+            "--fast",
+            "--data-dir",
+            data_dir,
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = {
+        key.strip(): value.strip()
+        for key, value in (
+            line.split(":", 1)
+            for line in result.stdout.splitlines()
+            if ":" in line
+        )
+    }
+    # The ensemble beats one of its own members on NLL.
+    assert lines["ensemble vs member"].startswith("NLL -"), lines
+    coverage = float(lines["conformal coverage"].split()[0])
+    # 1,000 test images at alpha = 0.1: 0.9 within 3 binomial errors (0.028)
+    assert 0.87 <= coverage <= 0.93, lines["conformal coverage"]
+    auroc = lines["OOD AUROC"]
+    assert float(auroc.split("ensemble ")[1].split(",")[0]) > 0.6, auroc
+    assert lines["tflite outputs"] == "entropy, mutual_information, outputs"
+    assert float(lines["tflite entropy"].split()[-1]) < 1e-4
+    assert (tmp_path / "reliability.png").stat().st_size > 10000
+    assert (tmp_path / "mnist_ensemble.tflite").is_file()
