@@ -160,3 +160,43 @@ def test_export_bench_quick_run(data_dir, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| pmm_mnist | 2,494 | float32 | LiteRT |" in printed
     assert "## Jacobi sweeps" in printed
+
+
+def test_uq_bench_quick_run(data_dir, tmp_path):
+    """The uncertainty benchmark on one preset, 500 test images, 3 angles,
+    and the ensemble's fit speed on 1,024 images."""
+    spec = importlib.util.spec_from_file_location(
+        "uq_bench", ROOT / "benchmarks" / "uq_bench.py"
+    )
+    uq_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(uq_bench)
+    path = tmp_path / "uq.json"
+    argv = ["--quick", "--presets", "pmm_mnist_ensemble", "--members", "2"]
+    argv += ["--data-dir", data_dir, "--json", str(path)]
+    argv += ["--rotation-plot", str(tmp_path / "rotation.png")]
+    argv += ["--reliability-plot", str(tmp_path / "reliability.png")]
+    uq_bench.main(argv)
+    import keras
+
+    entry = json.loads(path.read_text())[keras.backend.backend()]
+    preset = entry["presets"]["pmm_mnist_ensemble"]
+    assert preset["baseline_preset"] == "pmm_mnist"
+    assert preset["training_wall_time_s"] > 0
+    for key in ("preset", "baseline"):
+        figures = preset[key]
+        assert figures["test_accuracy"] > 0.95
+        assert 0 <= figures["ece"] < 0.05 and figures["nll"] < 0.2
+        assert figures["ood_auroc"] > 0.85
+        conformal = figures["conformal"]
+        assert conformal["coverage"] >= 0.85 and conformal["alpha"] == 0.1
+        rotation = figures["rotation"]
+        assert rotation["angles"] == [15, 105]
+        # Rotated digits are harder: accuracy falls, more at 105 degrees.
+        assert figures["test_accuracy"] > rotation["accuracy"][0]
+        assert rotation["accuracy"][0] > rotation["accuracy"][1]
+    # The ensemble beats its single baseline on NLL, as on its card.
+    assert preset["preset"]["nll"] < preset["baseline"]["nll"]
+    speed = entry["fit_speed"]
+    assert speed["members"] == 2 and speed["ratio_to_single"] > 0
+    for plot in ("rotation.png", "reliability.png"):
+        assert (tmp_path / plot).stat().st_size > 10000
