@@ -372,19 +372,12 @@ def train_ensemble(
         The metadata written to `output/metadata.json`.
     """
     output = pathlib.Path(output or os.path.join("runs", preset.name))
-    finished = (output / storage.METADATA_FILE).is_file()
-    if finished and not overwrite:
-        raise FileExistsError(
-            f"{output} already holds a finished run of {preset.name}. Pass "
-            "overwrite=True (--overwrite) to train again from scratch, or "
-            "choose another output."
-        )
+    if (output / storage.METADATA_FILE).is_file():
+        refuse_finished(output, preset.name, overwrite)
     members, records = [], []
     for index, seed in enumerate(preset.member_seeds):
         folder = output / MEMBERS_DIR / f"seed_{seed}"
-        member_done = (folder / storage.METADATA_FILE).is_file() and not (
-            folder / CHECKPOINT_DIR / "backup"
-        ).exists()
+        member_done = is_finished(folder)
         if verbose:
             state = "trained, loading" if member_done else "training"
             print(
@@ -481,17 +474,30 @@ def prepare_output(output, name, overwrite):
         The checkpoint folder.
     """
     checkpoints = output / CHECKPOINT_DIR
-    finished = (output / storage.METADATA_FILE).is_file()
-    if finished and not (checkpoints / "backup").exists():
-        if not overwrite:
-            raise FileExistsError(
-                f"{output} already holds a finished run of {name}. Pass "
-                "overwrite=True (--overwrite) to train again from scratch, "
-                "or choose another output."
-            )
+    if is_finished(output):
+        refuse_finished(output, name, overwrite)
         shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True, exist_ok=True)
     return checkpoints
+
+
+def is_finished(output):
+    """Whether `output` holds a finished run: final metadata and no
+    interrupted epoch's backup."""
+    return (output / storage.METADATA_FILE).is_file() and not (
+        output / CHECKPOINT_DIR / "backup"
+    ).exists()
+
+
+def refuse_finished(output, name, overwrite):
+    """Raises `FileExistsError` for the finished run in `output` unless
+    `overwrite`."""
+    if not overwrite:
+        raise FileExistsError(
+            f"{output} already holds a finished run of {name}. Pass "
+            "overwrite=True (--overwrite) to train again from scratch, "
+            "or choose another output."
+        )
 
 
 def load_splits(preset, data_dir, max_train_examples=None, devices=None):
