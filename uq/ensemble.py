@@ -24,7 +24,13 @@ class DeepEnsemble(keras.Model):
     its own random initialisation and, in `fit`, sees the training data in
     its own shuffled order; all members train in one compiled step (one
     graph over the M members, summed member losses, whose gradients are
-    independent), so one `fit` trains them all.
+    independent), so one `fit` trains them all. The one step is not
+    faster than the members one by one on a CPU: on 2 cores (JAX) an epoch
+    of 5 `pmm_mnist` members took 6.3 times one member's
+    (`benchmarks/uq_bench.py --part fit_speed`; on JAX the members'
+    eigensolves run in turn, `keras_pmm._backend.sequenced`). The zoo's
+    ensemble presets train their members one by one for that reason
+    (`keras_pmm.zoo.training.train_ensemble`).
 
     Outputs:
         classification: the mean of the members' class probabilities,
