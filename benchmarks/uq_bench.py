@@ -8,18 +8,18 @@ Two parts:
   test set: accuracy, NLL, ECE (top-label, 15 equal-width bins), Brier,
   OOD AUROC from the top-class probability (the other data set's test
   images as OOD), mean predictive entropy in and out of distribution;
-  ECE after temperature scaling (T fitted on the last 5,000 training
-  images); split-conformal APS sets at alpha = 0.1 (calibrated on a random
-  half of the test set, measured on the other half: coverage and mean set
-  size); accuracy and ECE on the test set rotated by 0..180 degrees in
-  15-degree steps; and the training wall time of the preset's recipe, read
-  from its metadata (as measured when it was trained by `keras-pmm train`).
+  temperature scaling and split-conformal APS sets at alpha = 0.1, both
+  fitted on a random half of the test set and measured on the other half
+  (ECE before and after scaling; coverage and mean set size); accuracy
+  and ECE on the test set rotated by 15..180 degrees in 15-degree steps;
+  and the training wall time of the preset's recipe, read from its
+  metadata (as measured when `keras-pmm train` trained it).
   Plots: `uq_rotation.png` (accuracy and ECE against angle) and
   `uq_reliability.png` (reliability diagrams, preset against baseline).
 - `fit_speed`: seconds per epoch of one `pmm_mnist` member against a
   `DeepEnsemble` of M of them (one compiled step over the members), on
   MNIST images with the preset's batch size; the ratio against M says how
-  much the vectorised step saves over training the members one by one.
+  the one step costs against training the members one by one.
 
 Numbers are for the Keras backend this runs on (`KERAS_BACKEND`; the cards
 use JAX). Results go to `--json` (one entry per backend); a part run alone
@@ -30,6 +30,7 @@ Run:
     KERAS_BACKEND=jax python benchmarks/uq_bench.py --data-dir DATA_DIR
     python benchmarks/uq_bench.py --part fit_speed --members 5
     python benchmarks/uq_bench.py --quick             # smoke run, minutes
+    KERAS_BACKEND=jax python benchmarks/uq_bench.py --table  # README table
 
 A full run takes about 25 minutes on a 2-core CPU.
 """
@@ -57,7 +58,6 @@ DEFAULT_ROTATION_PLOT = HERE / "results" / "uq_rotation.png"
 DEFAULT_RELIABILITY_PLOT = HERE / "results" / "uq_reliability.png"
 SEED = 0
 ALPHA = 0.1
-VALIDATION = 5000  # last training images, for the temperature
 
 
 def uncertainty_presets():
@@ -69,12 +69,35 @@ def uncertainty_presets():
     ]
 
 
+def halves(size, seed=SEED):
+    """A random (calibration, test) split of the test set into halves: the
+    presets' training runs carved their validation sets with their own
+    seeds, so the official test set is the one split none of them saw."""
+    order = np.random.default_rng(seed).permutation(size)
+    return order[: size // 2], order[size // 2 :]
+
+
+def temperature_figures(y, probabilities, seed=SEED):
+    """Temperature scaling fitted on the calibration half; ECE before and
+    after on the other half."""
+    calibration, test = halves(len(y), seed)
+    temperature = uq.fit_temperature(y[calibration], probabilities[calibration])
+    scaled = uq.apply_temperature(probabilities[test], temperature)
+    return {
+        "temperature": temperature,
+        "ece_test_half": uq.expected_calibration_error(
+            y[test], probabilities[test]
+        ),
+        "ece_temperature_scaled": uq.expected_calibration_error(
+            y[test], scaled
+        ),
+    }
+
+
 def conformal_figures(y, probabilities, alpha=ALPHA, seed=SEED):
     """APS split-conformal sets: calibrated on a random half, measured on
     the other; returns coverage, mean set size and the threshold."""
-    order = np.random.default_rng(seed).permutation(len(y))
-    half = len(y) // 2
-    calibration, test = order[:half], order[half:]
+    calibration, test = halves(len(y), seed)
     conformal = uq.SplitConformalClassifier(None, alpha=alpha)
     conformal.calibrate_from_predictions(
         y[calibration], probabilities[calibration]
@@ -90,7 +113,7 @@ def conformal_figures(y, probabilities, alpha=ALPHA, seed=SEED):
 
 def measure_model(model, data, ood_data, data_dir, test_size, angles):
     """Every figure of one model (preset or baseline)."""
-    (x_train, y_train), (x_test, y_test) = data.load(data_dir)
+    _, (x_test, y_test) = data.load(data_dir)
     _, (x_ood, _) = ood_data.load(data_dir)
     x_test, y_test, x_ood = (
         x_test[:test_size],
@@ -101,15 +124,7 @@ def measure_model(model, data, ood_data, data_dir, test_size, angles):
     probabilities = np.asarray(
         model.predict(x_test, batch_size=1000, verbose=0), "float64"
     )
-    validation = np.asarray(
-        model.predict(x_train[-VALIDATION:], batch_size=1000, verbose=0),
-        "float64",
-    )
-    temperature = uq.fit_temperature(y_train[-VALIDATION:], validation)
-    figures["temperature"] = temperature
-    figures["ece_temperature_scaled"] = uq.expected_calibration_error(
-        y_test, uq.apply_temperature(probabilities, temperature)
-    )
+    figures.update(temperature_figures(y_test, probabilities))
     figures["conformal"] = conformal_figures(y_test, probabilities)
     figures["rotation"] = evaluation.rotation_study(
         model, x_test, y_test, angles=angles
@@ -250,6 +265,64 @@ def plot_reliability(curves, results, path):
     return path
 
 
+def table(entry):
+    """Markdown table of one backend's results (the README's)."""
+    lines = [
+        "| preset | parameters | accuracy | NLL | ECE | ECE on a half, "
+        "raw -> T-scaled | "
+        "OOD AUROC | APS coverage (set size), alpha 0.1 | accuracy at 90 deg "
+        "| training |",
+        "| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |",
+    ]
+    rows = []
+    for name, preset in entry.get("presets", {}).items():
+        rows.append((name, preset["parameters"], preset["preset"]))
+        rows.append(
+            (f"{preset['baseline_preset']} (single)", None, preset["baseline"])
+        )
+    seen = set()
+    for name, parameters, figures in rows:
+        if name in seen:
+            continue
+        seen.add(name)
+        rotation = figures["rotation"]
+        at_90 = (
+            f"{rotation['accuracy'][rotation['angles'].index(90)]:.2%}"
+            if 90 in rotation["angles"]
+            else "-"
+        )
+        training_s = next(
+            (
+                p["training_wall_time_s"]
+                for n, p in entry["presets"].items()
+                if n == name
+            ),
+            None,
+        )
+        conformal = figures["conformal"]
+        lines.append(
+            f"| `{name}` | {'' if parameters is None else f'{parameters:,}'} "
+            f"| {figures['test_accuracy']:.2%} | {figures['nll']:.4f} "
+            f"| {figures['ece']:.4f} | {figures['ece_test_half']:.4f} -> "
+            f"{figures['ece_temperature_scaled']:.4f} "
+            f"| {figures['ood_auroc']:.3f} | {conformal['coverage']:.3f} "
+            f"({conformal['mean_set_size']:.2f}) | {at_90} | "
+            f"{'' if training_s is None else f'{training_s / 60:.0f} min'} |"
+        )
+    speed = entry.get("fit_speed")
+    if speed:
+        lines.append("")
+        lines.append(
+            f"Ensemble fit speed: {speed['members']} members train at "
+            f"{speed['ensemble_seconds_per_epoch']:.2f} s per epoch of "
+            f"{speed['examples']:,} images against "
+            f"{speed['single_seconds_per_epoch']:.2f} s for one member "
+            f"({speed['ratio_to_single']:.2f}x one member; one by one would "
+            f"be {speed['members']}x)."
+        )
+    return "\n".join(lines)
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Records the wall time of every epoch."""
 
@@ -333,7 +406,17 @@ def main(argv=None):
         action="store_true",
         help="smoke run: 500 test images, 2 angles, small fit timing",
     )
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print the README table of this backend's --json results; "
+        "run nothing",
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        results = json.loads(args.json.read_text())
+        print(table(results[keras.backend.backend()]))
+        return results
     angles = evaluation.ROTATION_ANGLES
     if args.quick:
         args.test_size, args.fit_examples, args.fit_epochs = 500, 1024, 2
@@ -369,6 +452,7 @@ def main(argv=None):
     results[backend] = entry
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1) + "\n")
+    print(table(entry))
     print(f"wrote {args.json}")
     return results
 
