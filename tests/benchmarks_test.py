@@ -200,3 +200,21 @@ def test_uq_bench_quick_run(data_dir, tmp_path):
     assert speed["members"] == 2 and speed["ratio_to_single"] > 0
     for plot in ("rotation.png", "reliability.png"):
         assert (tmp_path / plot).stat().st_size > 10000
+
+
+def test_committed_uq_results_match_the_readme():
+    """The README's uncertainty table is the committed results' (JAX)."""
+    spec = importlib.util.spec_from_file_location(
+        "uq_bench", ROOT / "benchmarks" / "uq_bench.py"
+    )
+    uq_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(uq_bench)
+    results = json.loads(
+        (ROOT / "benchmarks" / "results" / "uq_bench.json").read_text()
+    )
+    readme = (ROOT / "README.md").read_text()
+    for line in uq_bench.table(results["jax"]).splitlines():
+        assert line in readme, line
+    for plot in ("uq_rotation.png", "uq_reliability.png"):
+        assert f"benchmarks/results/{plot}" in readme
+        assert (ROOT / "benchmarks" / "results" / plot).is_file()
