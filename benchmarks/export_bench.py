@@ -153,8 +153,7 @@ def litert_latency(path, image, threads, repeats, warmup):
     model.predict(image)  # resizes the input to batch 1
     interpreter = model.interpreter
     inputs = interpreter.get_input_details()[0]["index"]
-    runner = interpreter.get_signature_runner()
-    outputs = runner.get_output_details()["outputs"]["index"]
+    outputs = model.output_indices["outputs"]
     image = image.astype(model.input_dtype)
 
     def call():

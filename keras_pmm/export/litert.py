@@ -27,6 +27,7 @@ class TFLiteModel:
         input_dtype: numpy dtype of the input.
         output_names: the file's output names (`outputs`, plus `entropy`,
             `mutual_information` or `std` for uncertainty models).
+        output_indices: {output name: the interpreter's tensor index}.
 
     Example:
     >>> from keras_pmm.export.litert import TFLiteModel
@@ -44,8 +45,8 @@ class TFLiteModel:
             model_path=str(self.path), num_threads=num_threads
         )
         self._input = self.interpreter.get_input_details()[0]
-        self._outputs = _named_outputs(self.interpreter)
-        self.output_names = sorted(self._outputs)
+        self.output_indices = _named_outputs(self.interpreter)
+        self.output_names = sorted(self.output_indices)
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
         self.class_names = _files.read_labels(self.path)
@@ -105,7 +106,7 @@ class TFLiteModel:
         self.interpreter.invoke()
         return {
             name: np.array(self.interpreter.get_tensor(index))
-            for name, index in self._outputs.items()
+            for name, index in self.output_indices.items()
         }
 
 
