@@ -91,8 +91,9 @@ def test_uncertainty_tutorial_fast_mode(data_dir, tmp_path):
             if ":" in line
         )
     }
-    # The ensemble beats one of its own members on NLL.
-    assert lines["ensemble vs member"].startswith("NLL -"), lines
+    # The ensemble's NLL is below its members' mean: they differ.
+    gain = float(lines["ensemble vs members"].split()[1])
+    assert gain < -1e-3, lines["ensemble vs members"]
     coverage = float(lines["conformal coverage"].split()[0])
     # 1,000 test images at alpha = 0.1: 0.9 within 3 binomial errors (0.028)
     assert 0.87 <= coverage <= 0.93, lines["conformal coverage"]
