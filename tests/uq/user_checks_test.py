@@ -2,14 +2,12 @@
 `jit_compile=True` (XLA; torch.compile on PyTorch), a single image, a wrong
 shape."""
 
-import contextlib
-
-import keras
 import numpy as np
 import pytest
 
 from keras_pmm import uq
 from keras_pmm.models import ImagePMMClassifier
+from tests.conformance_test import policy_scope
 from tests.models.model_cases import images
 from tests.test_case import TestCase
 
@@ -29,16 +27,6 @@ def _bayes(**kwargs):
 
 
 MAKERS = {"ensemble": _ensemble, "bayes": _bayes}
-
-
-@contextlib.contextmanager
-def policy_scope(policy):
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def _data():
