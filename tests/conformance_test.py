@@ -81,6 +81,31 @@ LAYER_CASES = [
         "complex64",
     ),
     LayerCase(
+        "low_rank_affine_real",
+        layers.LowRankAffineHermitian,
+        dict(n=4, rank=2),
+        features(6, 3),
+        (4, 4),
+        L(4) + 3 * 2 * (4 + 1),
+    ),
+    LayerCase(
+        "low_rank_affine_complex",
+        layers.LowRankAffineHermitian,
+        dict(n=3, rank=1, field="complex", commutator_penalty=0.1),
+        features(6, 2),
+        (3, 3),
+        L(3, "complex") + 2 * 1 * (2 * 3 + 1),
+        "complex64",
+    ),
+    LayerCase(
+        "feature_scaling",
+        layers.FeatureScaling,
+        dict(mode="standard"),
+        features(6, 3),
+        (3,),
+        2 * 3,  # non-trainable offset and scale
+    ),
+    LayerCase(
         "matrix_input_real",
         layers.MatrixInputHermitian,
         dict(n=4),
@@ -336,6 +361,8 @@ def test_table_covers_every_public_layer_and_model():
     compiled = {type(case.make()).__name__ for case in MODEL_CASES if case.jit}
     assert compiled == {type(case.make()).__name__ for case in MODEL_CASES}
     bases = {"PMMTask", "PMMClassifierTask"}
+    # scikit-learn estimators, not Keras models: sklearn_estimators_test.py
+    bases |= {"PMMSKLearnRegressor", "PMMSKLearnClassifier"}
     public = set(layers.__all__) | (set(models.__all__) - bases)
     assert public <= covered, (
         f"missing from the conformance table: {public - covered}"

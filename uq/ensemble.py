@@ -281,6 +281,12 @@ class DeepEnsemble(keras.Model):
         # Concrete first calls build members that build on data (the affine
         # models), which PyTorch needs; built members ignore them.
         for member in self.members:
+            # Members that scale inputs with data statistics (PMMRegressor)
+            # fit them on the training arrays, as their own `fit` would.
+            # Their outputs are Gaussian mean/variance heads, not targets,
+            # so the target scaling stays the identity.
+            if getattr(member, "adapted", True) is False:
+                member.adapt(x)
             if not member.built:
                 member(x[:1])
         if not self.built:

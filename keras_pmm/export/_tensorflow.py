@@ -71,7 +71,7 @@ def input_spec(model, input_dtype):
             )
         shape = (None,) + tuple(inputs[0].shape[1:])
     elif getattr(model, "primary", None) is not None and model.built:
-        shape = (None, model.primary.kernel_matrices.shape[0])
+        shape = (None, model.primary.num_features)
     else:
         raise ExportError(
             f"Cannot tell the input shape of {type(model).__name__}: build it "

@@ -6,6 +6,8 @@ from keras_pmm.layers.block_gram_encoder import BlockGramEncoder
 from keras_pmm.layers.class_hamiltonians import ClassHamiltonians
 from keras_pmm.layers.deskew import Deskew
 from keras_pmm.layers.eigenvalue_readout import EigenvalueReadout
+from keras_pmm.layers.feature_scaling import FeatureScaling
+from keras_pmm.layers.low_rank_affine_hermitian import LowRankAffineHermitian
 from keras_pmm.layers.matrix_input_hermitian import MatrixInputHermitian
 from keras_pmm.layers.observable_readout import ObservableReadout
 
@@ -15,6 +17,8 @@ __all__ = [
     "ClassHamiltonians",
     "Deskew",
     "EigenvalueReadout",
+    "FeatureScaling",
+    "LowRankAffineHermitian",
     "MatrixInputHermitian",
     "ObservableReadout",
 ]

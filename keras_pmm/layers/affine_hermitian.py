@@ -124,6 +124,11 @@ class AffineHermitian(keras.layers.Layer):
         )
         self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: num_features})
 
+    @property
+    def num_features(self):
+        """The p input features the layer was built for (None before)."""
+        return self.kernel_matrices.shape[0] if self.built else None
+
     def call(self, inputs):
         if self.commutator_penalty > 0:
             self.add_loss(self.commutator_penalty * self.commutator_norm())

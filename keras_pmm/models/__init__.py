@@ -7,6 +7,8 @@ from keras_pmm.models.pmm_classifier import PMMClassifier
 from keras_pmm.models.pmm_classifier_task import PMMClassifierTask
 from keras_pmm.models.pmm_regressor import PMMRegressor
 from keras_pmm.models.pmm_task import PMMTask
+from keras_pmm.models.sklearn_estimators import PMMSKLearnClassifier
+from keras_pmm.models.sklearn_estimators import PMMSKLearnRegressor
 
 __all__ = [
     "HybridPMMClassifier",
@@ -14,6 +16,8 @@ __all__ = [
     "PMMClassifier",
     "PMMClassifierTask",
     "PMMRegressor",
+    "PMMSKLearnClassifier",
+    "PMMSKLearnRegressor",
     "PMMTask",
 ]
 

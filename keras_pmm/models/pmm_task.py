@@ -156,11 +156,7 @@ class AffinePMMTask(PMMTask):
     def check_input_shape(self, shape):
         if shape is None:
             return
-        expected = (
-            self.primary.kernel_matrices.shape[0]
-            if self.primary.built
-            else None
-        )
+        expected = self.primary.num_features
         if len(shape) != 2 or (
             None not in (expected, shape[-1]) and shape[-1] != expected
         ):

@@ -45,6 +45,14 @@ def _sequential_affine_model():
     )
 
 
+def _adapted_regressor():
+    """A regressor whose input and target scaling are far from identity."""
+    case = BY_NAME["regressor_observable"]
+    model = case.make()
+    model.adapt(3 * case.x + 1, 10 * features(8, 2) - 2)
+    return model
+
+
 @dataclasses.dataclass
 class ExportCase:
     name: str
@@ -58,12 +66,19 @@ class ExportCase:
 
 CASES = [
     ExportCase(
-        "regressor",
-        BY_NAME["regressor_observable"].make,
+        "regressor",  # the scaling statistics travel with the files
+        _adapted_regressor,
         BY_NAME["regressor_observable"].x,
+        atol=1e-3,  # targets span about 20
     ),
     ExportCase(
         "classifier", BY_NAME["classifier"].make, BY_NAME["classifier"].x
+    ),
+    ExportCase(
+        "regressor_low_rank",
+        BY_NAME["regressor_low_rank_standard_scaling"].make,
+        BY_NAME["regressor_low_rank_standard_scaling"].x,
+        formats=("tflite",),
     ),
     ExportCase(
         "image_classifier_deskew",
@@ -260,6 +275,8 @@ def test_cases_cover_every_public_layer_and_model_class(exported):
         )
     assert set(layers.__all__) <= covered
     bases = {"PMMTask", "PMMClassifierTask"}  # abstract
+    # scikit-learn estimators: they export their fitted `model_`.
+    bases |= {"PMMSKLearnRegressor", "PMMSKLearnClassifier"}
     assert set(models.__all__) - bases <= covered
 
 
