@@ -15,14 +15,19 @@ from PIL import Image
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def zoo_bench():
+def load_benchmark(name):
+    """The script benchmarks/NAME.py as a module (benchmarks/ is no package)."""
     spec = importlib.util.spec_from_file_location(
-        "zoo_bench", ROOT / "benchmarks" / "zoo_bench.py"
+        name, ROOT / "benchmarks" / f"{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def zoo_bench():
+    return load_benchmark("zoo_bench")
 
 
 def test_equal_parameter_mlp_is_the_nearest_width(zoo_bench):
@@ -165,11 +170,7 @@ def test_export_bench_quick_run(data_dir, tmp_path, capsys):
 def test_uq_bench_quick_run(data_dir, tmp_path):
     """The uncertainty benchmark on one preset, 500 test images, 3 angles,
     and the ensemble's fit speed on 1,024 images."""
-    spec = importlib.util.spec_from_file_location(
-        "uq_bench", ROOT / "benchmarks" / "uq_bench.py"
-    )
-    uq_bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(uq_bench)
+    uq_bench = load_benchmark("uq_bench")
     path = tmp_path / "uq.json"
     argv = ["--quick", "--presets", "pmm_mnist_ensemble", "--members", "2"]
     argv += ["--data-dir", data_dir, "--json", str(path)]
@@ -204,11 +205,7 @@ def test_uq_bench_quick_run(data_dir, tmp_path):
 
 def test_committed_uq_results_match_the_readme():
     """The README's uncertainty table is the committed results' (JAX)."""
-    spec = importlib.util.spec_from_file_location(
-        "uq_bench", ROOT / "benchmarks" / "uq_bench.py"
-    )
-    uq_bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(uq_bench)
+    uq_bench = load_benchmark("uq_bench")
     results = json.loads(
         (ROOT / "benchmarks" / "results" / "uq_bench.json").read_text()
     )
@@ -218,3 +215,33 @@ def test_committed_uq_results_match_the_readme():
     for plot in ("uq_rotation.png", "uq_reliability.png"):
         assert f"benchmarks/results/{plot}" in readme
         assert (ROOT / "benchmarks" / "results" / plot).is_file()
+
+
+def test_pypmm_tasks_quick_run(capsys):
+    """pyPMM's two tasks, 100 full-batch steps, one run each: the
+    JSON last line, pyPMM's parameter counts, and errors a short fit
+    reaches (a constant predictor scores about 0.08 and 0.02)."""
+    pypmm_tasks = load_benchmark("pypmm_tasks")
+    pypmm_tasks.main(["--quick", "--json", "--repeats", "1"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["ex1"]["params"] == 76 and result["ex2"]["params"] == 101
+    assert result["ex1"]["steps"] == result["ex2"]["steps"] == 100
+    for task in ("ex1", "ex2"):
+        assert result[task]["wall_s"] > 0 and result[task]["cold_wall_s"] > 0
+        assert 0 < result[task]["test_mse"] < 0.05, result[task]
+    # The data are pyPMM's: 70/15/15 of 100 points; a 10 x 10 grid.
+    train, validation, test = pypmm_tasks.ex1_data(0)
+    assert [len(part[0]) for part in (train, validation, test)] == [70, 15, 15]
+    grid, off_grid = pypmm_tasks.ex2_data(0)
+    assert grid[0].shape == (100, 2) and off_grid[0].shape == (2000, 2)
+    assert grid[1].max() == pytest.approx(1.0)  # (1, -1) is a grid node
+
+
+def test_committed_pypmm_results_match_the_readme():
+    pypmm_tasks = load_benchmark("pypmm_tasks")
+    results = json.loads(
+        (ROOT / "benchmarks" / "results" / "pypmm_tasks.json").read_text()
+    )
+    readme = (ROOT / "README.md").read_text()
+    for line in pypmm_tasks.table(results).splitlines():
+        assert line in readme, line

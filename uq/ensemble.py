@@ -40,7 +40,10 @@ class DeepEnsemble(keras.Model):
             trained by `GaussianNLL`); the ensemble returns the moments of
             the uniform mixture, a dict of (batch, k) tensors
             `{"mean": mu, "variance": sigma^2}` with mu = mean_m mu_m and
-            sigma^2 = mean_m (sigma_m^2 + mu_m^2) - mu^2.
+            sigma^2 = mean_m (sigma_m^2 + mu_m^2) - mu^2. `fit` adapts
+            a `PMMRegressor` member's input scaling to the training inputs;
+            its target scaling stays the identity (the outputs are mean and
+            variance heads, in target units).
 
     Args:
         members: a list of Keras models, copied with their weights

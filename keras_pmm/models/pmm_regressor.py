@@ -1,5 +1,7 @@
 """Affine PMM for regression."""
 
+import itertools
+
 import keras
 import numpy as np
 from keras import ops
@@ -177,21 +179,35 @@ class PMMRegressor(AffinePMMTask):
             if scaler is not None
         )
 
-    def adapt(self, x, y=None):
+    def adapt(self, x, y=None, steps=None):
         """Fits the input and target scaling to training data.
 
         Args:
-            x: (N, p) inputs, or a dataset/iterable of (x, y) batches.
+            x: (N, p) inputs, or a dataset/iterable of (x, y) batches (a
+                `tf.data.Dataset`, `keras.utils.PyDataset`, generator).
             y: (N,) or (N, num_outputs) targets with array inputs. None
                 with arrays: only the input scaling is fitted, and the
                 target scaling stays the identity (for outputs that are not
                 targets, e.g. the mean/variance heads of a `DeepEnsemble`).
+            steps: batches to read from a dataset; needed where its length
+                is unknown (a generator, a repeated dataset).
 
         Raises:
-            ValueError: NaN/inf or empty data, or a shape that does not fit.
+            ValueError: NaN/inf or empty data, a shape that does not fit, or
+                a dataset of unknown length without `steps`.
         """
         targets_given = y is not None
         if y is None and not _validation.is_array_like(x):
+            if steps is None:
+                try:
+                    len(x)
+                except TypeError:
+                    raise ValueError(
+                        "`adapt` cannot tell where this dataset or generator "
+                        "ends: pass `steps`, the number of batches to read."
+                    ) from None
+            else:
+                x = itertools.islice(iter(x), steps)
             batches = list(x)  # one pass over the dataset
             x = [batch[0] for batch in batches]
             y = [batch[1] for batch in batches]
@@ -236,7 +252,8 @@ class PMMRegressor(AffinePMMTask):
                 raise ValueError(
                     "PMMRegressor scales inputs and targets with statistics "
                     "of the training data: call `model.adapt(dataset)` "
-                    "before `fit` on a dataset or generator (or build the "
+                    "(with `steps=` for a generator) before `fit` on a "
+                    "dataset or generator (or build the "
                     "model with input_scaling=None, target_scaling=None)."
                 )
             self.check_inputs(x)

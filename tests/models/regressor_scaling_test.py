@@ -138,3 +138,22 @@ def test_ensemble_members_adapt_to_the_training_data():
             to_numpy(member.input_scaler(x)).min(0), -1.0, atol=1e-6
         )
         np.testing.assert_array_equal(to_numpy(member.target_scaler.scale), 1)
+
+
+def test_adapt_reads_a_generator_for_the_given_steps():
+    x, y = _data()
+
+    def batches():
+        while True:  # endless, as Keras generators often are
+            yield x[:32], y[:32]
+            yield x[32:], y[32:]
+
+    model = models.PMMRegressor(n=3)
+    with pytest.raises(ValueError, match="pass `steps`"):
+        model.adapt(batches())
+    model.adapt(batches(), steps=2)
+    np.testing.assert_allclose(
+        to_numpy(model.target_scaler.offset), y.min(0), rtol=1e-6
+    )
+    history = model.fit(batches(), steps_per_epoch=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
