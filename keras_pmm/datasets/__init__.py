@@ -1,7 +1,11 @@
-"""Data set loaders (MNIST, Fashion-MNIST, EMNIST) from IDX files or downloads."""
+"""Data set loaders (MNIST, Fashion-MNIST, EMNIST) from IDX files or downloads,
+and reference data of physics tasks (anharmonic-oscillator energies)."""
 
 from keras_pmm import _registration
 from keras_pmm.datasets._sources import DATA_DIR_VARIABLE
+from keras_pmm.datasets.anharmonic_oscillator import (
+    anharmonic_oscillator_energies,
+)
 from keras_pmm.datasets.emnist import SPLITS as EMNIST_SPLITS
 from keras_pmm.datasets.emnist import load_emnist
 from keras_pmm.datasets.idx import read_idx
@@ -16,6 +20,7 @@ __all__ = [
     "EMNIST_SPLITS",
     "FASHION_MNIST_CLASS_NAMES",
     "MNIST_CLASS_NAMES",
+    "anharmonic_oscillator_energies",
     "load_emnist",
     "load_fashion_mnist",
     "load_mnist",
