@@ -107,22 +107,25 @@ class AffineHermitian(keras.layers.Layer):
                 "The last axis of the input (the p features) must be known. "
                 f"Received: input_shape={input_shape}"
             )
-        length = packed_size(self.n, self.field)
         self.bias_matrix = self.add_weight(
             name="bias_matrix",
-            shape=(length,),
+            shape=(packed_size(self.n, self.field),),
             initializer=self.bias_initializer,
             regularizer=self.bias_regularizer,
             constraint=self.bias_constraint,
         )
+        self.build_couplings(num_features)
+        self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: num_features})
+
+    def build_couplings(self, num_features):
+        """Creates the weights of A_1..A_p (`build` creates A_0's)."""
         self.kernel_matrices = self.add_weight(
             name="kernel_matrices",
-            shape=(num_features, length),
+            shape=(num_features, packed_size(self.n, self.field)),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: num_features})
 
     @property
     def num_features(self):
@@ -132,6 +135,10 @@ class AffineHermitian(keras.layers.Layer):
     def call(self, inputs):
         if self.commutator_penalty > 0:
             self.add_loss(self.commutator_penalty * self.commutator_norm())
+        return self.affine_sum(inputs)
+
+    def affine_sum(self, inputs):
+        """H(x) from the layer's own weights (`call` without the penalty)."""
         return self.hermitian(inputs, self.kernel_matrices, self.bias_matrix)
 
     def hermitian(self, inputs, kernel_matrices, bias_matrix):

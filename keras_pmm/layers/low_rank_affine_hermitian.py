@@ -9,7 +9,6 @@ from keras_pmm import _precision
 from keras_pmm import _validation
 from keras_pmm.layers.affine_hermitian import AffineHermitian
 from keras_pmm.linalg.hermitian import hermitian_from_packed
-from keras_pmm.linalg.hermitian import packed_size
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -103,20 +102,7 @@ class LowRankAffineHermitian(AffineHermitian):
             )
         )
 
-    def build(self, input_shape):
-        num_features = input_shape[-1]
-        if num_features is None:
-            raise ValueError(
-                "The last axis of the input (the p features) must be known. "
-                f"Received: input_shape={input_shape}"
-            )
-        self.bias_matrix = self.add_weight(
-            name="bias_matrix",
-            shape=(packed_size(self.n, self.field),),
-            initializer=self.bias_initializer,
-            regularizer=self.bias_regularizer,
-            constraint=self.bias_constraint,
-        )
+    def build_couplings(self, num_features):
         vectors = dict(
             shape=(num_features, self.n, self.rank),
             initializer=self.kernel_initializer,
@@ -136,15 +122,12 @@ class LowRankAffineHermitian(AffineHermitian):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
-        self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: num_features})
 
     @property
     def num_features(self):
         return self.kernel_vectors.shape[0] if self.built else None
 
-    def call(self, inputs):
-        if self.commutator_penalty > 0:
-            self.add_loss(self.commutator_penalty * self.commutator_norm())
+    def affine_sum(self, inputs):
         inputs = ops.cast(inputs, self.compute_dtype)
         # c[..., i k] = x_i s_ik; W = [U_1 ... U_p] as (n, p k).
         coefficients = inputs[..., :, None] * ops.cast(
