@@ -297,6 +297,7 @@ def test_public_names():
         "EMNIST_SPLITS",
         "FASHION_MNIST_CLASS_NAMES",
         "MNIST_CLASS_NAMES",
+        "anharmonic_oscillator_energies",
         "load_emnist",
         "load_fashion_mnist",
         "load_mnist",
