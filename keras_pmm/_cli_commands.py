@@ -22,24 +22,18 @@ class UsageError(Exception):
 
 def zoo_list(args):
     from keras_pmm import zoo
+    from keras_pmm.zoo import evaluation
     from keras_pmm.zoo.demo import format_table
 
-    rows = [
-        ("preset", "data set", "parameters", "test accuracy", "description")
-    ]
+    rows = [("preset", "data set", "parameters", "test figure", "description")]
     for name in zoo.list():
         info = zoo.metadata(name)
-        accuracy = (
-            percent(info["evaluation"]["test_accuracy"])
-            if info["trained"]
-            else "not trained here"
-        )
         rows.append(
             (
                 name,
                 info["dataset"],
                 f"{info['parameters']:,}",
-                accuracy,
+                evaluation.headline_figure(info),
                 info["description"],
             )
         )
@@ -90,6 +84,8 @@ def zoo_evaluate(args):
 
     folder, preset = _folder_and_preset(args.name)
     model = _load_model(args.name)
+    if preset.kind == "array":
+        return _evaluate_array(args.name, folder, preset, model)
     _, (x_test, y_test) = _load_data(preset.data, args.data_dir)
     result = evaluation.evaluate(
         model, x_test, y_test, len(preset.data.class_names)
@@ -111,6 +107,100 @@ def zoo_evaluate(args):
     print(f"target: {preset.target}")
 
 
+# Relative agreement with the card that counts as reproducing it: the card
+# was measured on one backend, and eigensolvers differ in the last bits.
+REPRODUCED_RTOL = 1e-3
+
+
+def _evaluate_array(name, folder, preset, model):
+    from keras_pmm.zoo import array_training
+    from keras_pmm.zoo import storage
+
+    figures = array_training.array_figures(preset, model)
+    card = storage.read_metadata(folder).get("test_figures", {})
+    print(f"{name}: {preset.data.name}, {model.count_params():,} parameters")
+    rows = [("figure", "now", "card")]
+    for key, value in figures.items():
+        rows.append((key, f"{value:.6g}", f"{card.get(key, float('nan')):.6g}"))
+    from keras_pmm.zoo.demo import format_table
+
+    print(format_table(rows))
+    same = set(card) == set(figures) and all(
+        np.isclose(figures[k], card[k], rtol=REPRODUCED_RTOL, atol=1e-12)
+        for k in figures
+    )
+    print(
+        "card: "
+        + (
+            f"reproduced (every figure within {REPRODUCED_RTOL:g} relative)"
+            if same
+            else "DIFFERS"
+        )
+    )
+    print(f"target: {preset.target}")
+
+
+def read_arrays(path, input_shape):
+    """Inputs of an array preset from a `.npy` file or a `.csv` table.
+
+    A `.csv` holds one example per row (comma-separated, `#` comments),
+    flattened in C order: a (5, 5) matrix input is 25 numbers per row.
+
+    Args:
+        path: the file.
+        input_shape: one example's shape, e.g. (1,) or (5, 5).
+
+    Returns:
+        float32 array of shape (batch,) + input_shape.
+
+    Raises:
+        UsageError: a missing file, another suffix, or values that do not
+            form examples of `input_shape`.
+    """
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise UsageError(f"No such file: {path}")
+    try:
+        if path.suffix == ".npy":
+            values = np.load(path, allow_pickle=False)
+        elif path.suffix == ".csv":
+            values = np.loadtxt(path, delimiter=",", ndmin=2)
+        else:
+            raise UsageError(f"{path}: array presets read .npy or .csv files.")
+    except ValueError as error:
+        raise UsageError(f"{path}: {error}") from error
+    values = np.asarray(values, "float32")
+    size = int(np.prod(input_shape))
+    if values.ndim >= 1 and values.shape[1:] == tuple(input_shape):
+        batch = values
+    elif values.ndim == 2 and values.shape[1] == size:
+        batch = values.reshape((-1,) + tuple(input_shape))
+    elif values.ndim == 1 and size == 1:
+        batch = values.reshape(-1, 1)
+    else:
+        raise UsageError(
+            f"{path}: expected examples of shape {tuple(input_shape)} "
+            f"({size} values per row). Received an array of shape "
+            f"{values.shape}."
+        )
+    if not np.all(np.isfinite(batch)):
+        raise UsageError(f"{path}: holds NaN or infinite values.")
+    return batch
+
+
+def _predict_arrays(args, preset, model):
+    for path in args.files:
+        batch = read_arrays(path, preset.data.input_shape)
+        outputs = np.asarray(model.predict(batch, verbose=0))
+        print(
+            f"{path}: {len(batch)} inputs -> outputs of shape "
+            f"{outputs.shape[1:]}"
+        )
+        with np.printoptions(precision=6, suppress=True, linewidth=100):
+            for row in outputs:
+                print(np.array2string(row.reshape(-1), separator=", "))
+
+
 def _read_images(path, invert):
     from keras_pmm.zoo import images
 
@@ -122,6 +212,12 @@ def _read_images(path, invert):
 
 def predict(args):
     _, preset = _folder_and_preset(args.name)
+    if preset.kind == "array":
+        if args.uncertainty:
+            raise UsageError(
+                f"--uncertainty applies to classifier presets, not {args.name}."
+            )
+        return _predict_arrays(args, preset, _load_model(args.name))
     batches = [_read_images(path, args.invert) for path in args.files]
     model = _load_model(args.name)
     for path, batch in zip(args.files, batches):
@@ -164,7 +260,7 @@ def train(args):
             f"{', '.join(zoo.list())}."
         )
     preset = zoo.PRESETS[args.name]
-    _check_devices(args.devices, preset.recipe.batch_size)
+    _check_devices(args.devices, getattr(preset.recipe, "batch_size", None))
     # Loaded here too (a second or two), where the user's folder enters, so
     # that a missing file later inside training shows as the bug it is.
     _load_data(preset.data, args.data_dir)
@@ -191,6 +287,16 @@ def train(args):
         )
     except FileExistsError as error:  # OUTPUT holds a finished run
         raise UsageError(error) from error
+    if preset.kind == "array":
+        from keras_pmm.zoo import evaluation
+
+        print(
+            f"{args.name}: {evaluation.headline_figure(metadata)}, "
+            f"{metadata['parameters']:,} parameters, "
+            f"{metadata['training_wall_time_s']:.0f} s; "
+            f"written to {args.output or 'runs/' + args.name}"
+        )
+        return
     if "members" in metadata:  # an ensemble preset
         progress = f"{len(metadata['members'])} members"
     else:
@@ -210,6 +316,7 @@ def _representative_images(preset, data_dir, count=300, seed=0):
     """`count` training images of the preset's data set, seeded."""
     (x_train, _), _ = _load_data(preset.data, data_dir)
     rng = np.random.default_rng(seed)
+    count = min(count, len(x_train))
     return x_train[rng.choice(len(x_train), count, replace=False)]
 
 
@@ -245,7 +352,7 @@ def export(args):
             quantization=args.quantize,
             representative_data=representative,
             input_dtype=args.input_dtype,
-            class_names=None if preset is None else preset.data.class_names,
+            class_names=getattr(preset and preset.data, "class_names", None),
             sweeps=args.sweeps,
             overwrite=args.force,
         )
@@ -273,7 +380,7 @@ def demo(args):
     datasets = {
         zoo.PRESETS[name].dataset
         for name in zoo.list()
-        if zoo.metadata(name)["trained"]
+        if zoo.metadata(name)["trained"] and zoo.PRESETS[name].kind == "image"
     }
     for dataset in sorted(datasets):
         _load_data(zoo.DATASETS[dataset], args.data_dir)

@@ -48,7 +48,7 @@ def check_choice(value, name, choices):
     """Raises unless `value` is one of `choices`."""
     if value not in choices:
         raise ValueError(
-            f"`{name}` must be one of {sorted(choices)}. Received: "
+            f"`{name}` must be one of {sorted(choices, key=repr)}. Received: "
             f"{name}={value!r}"
         )
     return value

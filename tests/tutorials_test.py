@@ -103,3 +103,34 @@ def test_uncertainty_tutorial_fast_mode(data_dir, tmp_path):
     assert float(lines["tflite entropy"].split()[-1]) < 1e-4
     assert (tmp_path / "reliability.png").stat().st_size > 10000
     assert (tmp_path / "mnist_ensemble.tflite").is_file()
+
+
+def test_quantum_extrapolation_tutorial_compares_pmm_with_baselines(
+    tmp_path,
+):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "tutorials/quantum_extrapolation.py",
+            "--fast",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {
+        line.split("  ")[0]: line.split()[-2:]
+        for line in result.stdout.splitlines()
+        if line.endswith("%")
+    }
+    labels = " ".join(rows)
+    assert "AE-PMM" in labels and "MLP" in labels
+    assert "polynomial, degree 5" in labels
+    for errors in rows.values():  # two finite relative errors per model
+        assert all(float(e.rstrip("%")) >= 0 for e in errors)
+    assert (tmp_path / "quantum_extrapolation.png").stat().st_size > 10000
+    assert (tmp_path / "pmm_anharmonic_oscillator" / "metadata.json").is_file()

@@ -2,13 +2,18 @@
 
 Every image preset takes raw images as the data sets store them (uint8 or
 float 0..255, shape (batch, 28, 28)) and returns class probabilities; the
-scaling and the softmax live inside the model.
+scaling and the softmax live inside the model. The array presets (an
+eigenvalue problem, regression surfaces, matrix functions) take float
+arrays and return their outputs in the data's own units; `metadata(name)`
+says which (`input`, `output`), and their data are computed, never
+downloaded (`keras_pmm.zoo.registry.ArrayData`).
 
 Example:
 >>> import keras_pmm
 >>> keras_pmm.zoo.list()  # doctest: +NORMALIZE_WHITESPACE
-['pmm_emnist_balanced', 'pmm_fashion_mnist', 'pmm_fashion_mnist_bayes',
- 'pmm_fashion_mnist_ensemble', 'pmm_hybrid_fashion_mnist',
+['pmm_anharmonic_oscillator', 'pmm_emnist_balanced', 'pmm_fashion_mnist',
+ 'pmm_fashion_mnist_bayes', 'pmm_fashion_mnist_ensemble',
+ 'pmm_hybrid_fashion_mnist',
  'pmm_hybrid_mnist', 'pmm_mnist', 'pmm_mnist_bayes', 'pmm_mnist_ensemble']
 >>> model = keras_pmm.zoo.load("pmm_mnist")
 >>> _, (x_test, y_test) = keras_pmm.datasets.load_mnist()

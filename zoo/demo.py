@@ -32,6 +32,40 @@ UNCERTAINTY_PRESET = "pmm_mnist_ensemble"
 TFLITE_MODULES = ("tensorflow", "ai_edge_litert")
 
 
+def show_array_presets(print_fn=print):
+    """Evaluates every trained array preset (regression, eigenvalue and
+    matrix-function models) and prints its headline figure beside its
+    card's.
+
+    Returns:
+        dict: preset name -> {"figures": measured now, "card": the card's}.
+    """
+    from keras_pmm import zoo
+    from keras_pmm.zoo import array_training
+
+    rows = [("preset", "parameters", "figure", "now", "card")]
+    results = {}
+    for name in zoo.list():
+        preset, info = PRESETS[name], zoo.metadata(name)
+        if preset.kind != "array" or not info["trained"]:
+            continue
+        figures = array_training.array_figures(preset, zoo.load(name))
+        results[name] = {"figures": figures, "card": info["test_figures"]}
+        key = preset.data.headline
+        rows.append(
+            (
+                name,
+                f"{info['parameters']:,}",
+                preset.data.headline_label,
+                f"{figures[key]:.4g}",
+                f"{info['test_figures'][key]:.4g}",
+            )
+        )
+    if results:
+        print_fn(format_table(rows) + "\n")
+    return results
+
+
 def samples():
     """(path, dataset key, label) of the bundled sample images."""
     found = []
@@ -75,6 +109,8 @@ def run(data_dir=None, print_fn=print):
     results, models = {}, {}
     for name in zoo.list():
         info = zoo.metadata(name)
+        if PRESETS[name].kind == "array":
+            continue  # `show_array_presets` below
         if not info["trained"]:
             rows.append(
                 (name, f"{info['parameters']:,}", "not trained here", "-", "-")
@@ -105,6 +141,7 @@ def run(data_dir=None, print_fn=print):
             )
         )
     print_fn(format_table(rows) + "\n")
+    show_array_presets(print_fn)
 
     rows = [("sample", "preset", "true", "predicted", "probability")]
     # TFLITE_PRESET's samples: file name -> (image, label, probabilities).

@@ -51,6 +51,20 @@ def predict_latency(model, images, batch_size, repeats=20, warmup=3):
     return statistics.median(timings) / batch_size
 
 
+def headline_figure(info):
+    """A preset's test figure as text, from its metadata: the accuracy of a
+    classifier, the headline figure of an array preset, or "not trained
+    here"."""
+    from keras_pmm.zoo.registry import PRESETS
+
+    if not info["trained"]:
+        return "not trained here"
+    if "evaluation" in info:
+        return percent(info["evaluation"]["test_accuracy"])
+    data = PRESETS[info["name"]].data
+    return f"{info['test_figures'][data.headline]:.3g} ({data.headline_label})"
+
+
 def percent(value):
     """A fraction as a percentage with two decimals: 0.9649 -> "96.49%"."""
     return f"{100 * value:.2f}%"

@@ -23,9 +23,31 @@ WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "metadata.json"
 
 
-def build_model(model):
-    """Creates an image model's variables by calling it on a blank image."""
-    model(np.zeros((1,) + tuple(model.image_shape), "uint8"))
+def build_model(model, input_shape=None):
+    """Creates a model's variables by calling it on one blank example.
+
+    An image model is called on a blank image of its `image_shape`; any
+    other model on zeros of `input_shape` (batch dimension first, as in
+    its config's `build_config`).
+
+    Raises:
+        ValueError: a model without `image_shape` and no `input_shape`.
+    """
+    image_shape = getattr(model, "image_shape", None)
+    if image_shape is not None:
+        model(np.zeros((1,) + tuple(image_shape), "uint8"))
+        return
+    if input_shape is None:
+        raise ValueError(
+            f"{type(model).__name__} is no image model: its input shape "
+            "must be given (the config's build_config has none)."
+        )
+    model(np.zeros((1,) + tuple(input_shape[1:]), "float32"))
+
+
+def _input_shape(config):
+    """The input shape a serialized model was built with, or None."""
+    return (config.get("build_config") or {}).get("input_shape")
 
 
 def read_metadata(folder):
@@ -103,7 +125,7 @@ def save(model, folder, metadata):
     # A fresh model compiled with the defaults, so that the weights file
     # carries no optimizer state (loading it then warns about nothing).
     fresh = keras.saving.deserialize_keras_object(config)
-    build_model(fresh)
+    build_model(fresh, _input_shape(config))
     fresh.set_weights(model.get_weights())
     fresh.save_weights(folder / WEIGHTS_FILE)
     metadata = {
@@ -148,10 +170,11 @@ def load(folder, model_class=None):
     config.pop("compile_config", None)  # older folders kept the training run's
     # Built below with a real batch: Keras' symbolic build from this entry
     # fails (with a warning) on PyTorch, whose eigh needs concrete tensors.
+    input_shape = _input_shape(config)
     config.pop("build_config", None)
     model = keras.saving.deserialize_keras_object(config)
     model.compile()
-    build_model(model)
+    build_model(model, input_shape)
     model.load_weights(weights)
     return model
 

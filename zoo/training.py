@@ -312,6 +312,10 @@ def train(
             command=command,
             callbacks=callbacks,
         )
+    if preset.kind == "array":
+        return _train_array_preset(
+            preset, output, devices, overwrite, verbose, command, callbacks
+        )
     check_devices(devices, preset.recipe.batch_size)
     if devices and devices > 1 and keras.backend.backend() == "tensorflow":
         prepare_devices(devices)  # before TensorFlow's runtime starts
@@ -344,6 +348,27 @@ def train(
         devices=replicas,
     )
     return storage.save(model, output, metadata)
+
+
+def _train_array_preset(
+    preset, output, devices, overwrite, verbose, command, callbacks
+):
+    """`train` for a preset of `ArrayData` (full batch, one device)."""
+    from keras_pmm.zoo import array_training
+
+    if devices and devices > 1:
+        raise ValueError(
+            f"{preset.name} trains full-batch on one device; drop "
+            f"--devices {devices}."
+        )
+    output = pathlib.Path(output or os.path.join("runs", preset.name))
+    checkpoints = prepare_output(output, preset.name, overwrite)
+    model, state = array_training.train_array(
+        preset, checkpoints, verbose, callbacks
+    )
+    return array_training.save_array_preset(
+        preset, model, output, state, command
+    )
 
 
 MEMBERS_DIR = "members"

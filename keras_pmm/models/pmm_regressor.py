@@ -16,6 +16,7 @@ from keras_pmm.linalg.selection import check_selection
 from keras_pmm.models.pmm_task import AffinePMMTask
 
 READOUTS = ("observable", "eigenvalue")
+EIGENVALUE_MAPS = ("affine", None)
 SCALINGS = ("minmax", "standard", None)
 
 
@@ -25,7 +26,11 @@ class PMMRegressor(AffinePMMTask):
 
     `readout="observable"` (AO-PMM) reads `num_outputs` values from eigenvector
     bilinears with decoders (see `ObservableReadout`); `readout="eigenvalue"`
-    (AE-PMM) maps the r selected eigenvalues affinely to `num_outputs` values.
+    (AE-PMM) maps the r selected eigenvalues affinely to `num_outputs` values,
+    or, with `eigenvalue_map=None`, returns them as they are (num_outputs =
+    r): the outputs are then eigenvalues of H(x), which is what lets an
+    AE-PMM of an affine Hamiltonian extrapolate in x (an affine mix of
+    eigenvalues is not an eigenvalue).
     With `rank=k` the couplings are low-rank, A_i = U_i diag(s_i) U_i^H
     (`LowRankAffineHermitian`). Compiled with Adam(1e-2), mean squared error
     and mean absolute error.
@@ -49,6 +54,7 @@ class PMMRegressor(AffinePMMTask):
     field):
         (p + 1) L + num_outputs * (P L + 1)   (observable, P decoders each)
         (p + 1) L + num_outputs * (r + 1)     (eigenvalue)
+        (p + 1) L                             (eigenvalue, no map)
     with `rank=k`, replace (p + 1) L by L + p k (n + 1) (real) or
     L + p k (2 n + 1) (complex). `count_params()` adds the 2 p + 2
     num_outputs non-trainable scaling values.
@@ -66,6 +72,9 @@ class PMMRegressor(AffinePMMTask):
         rank: None for full couplings A_i, or k in [1, n] for rank-k ones.
         input_scaling: `"minmax"`, `"standard"` or None.
         target_scaling: `"minmax"`, `"standard"` or None.
+        eigenvalue_map: `"affine"` (default) or None: how the eigenvalue
+            read-out maps its r eigenvalues to the outputs (None needs
+            `readout="eigenvalue"` and num_outputs = r).
         **kwargs: `keras.Model` arguments (name, dtype).
 
     Raises:
@@ -101,6 +110,7 @@ class PMMRegressor(AffinePMMTask):
         rank=None,
         input_scaling="minmax",
         target_scaling="minmax",
+        eigenvalue_map="affine",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -122,6 +132,18 @@ class PMMRegressor(AffinePMMTask):
         self.target_scaling = _validation.check_choice(
             target_scaling, "target_scaling", SCALINGS
         )
+        self.eigenvalue_map = _validation.check_choice(
+            eigenvalue_map, "eigenvalue_map", EIGENVALUE_MAPS
+        )
+        if eigenvalue_map is None and (
+            readout != "eigenvalue" or self.num_outputs != self.r
+        ):
+            raise ValueError(
+                "`eigenvalue_map=None` returns the r selected eigenvalues "
+                "themselves: it needs readout='eigenvalue' and num_outputs "
+                f"== r. Received: readout={readout!r}, "
+                f"num_outputs={num_outputs}, r={r}"
+            )
         primary = dict(
             field=field,
             commutator_penalty=commutator_penalty,
@@ -154,7 +176,7 @@ class PMMRegressor(AffinePMMTask):
             self.readout_layer = EigenvalueReadout(
                 r,
                 which=which,
-                units=self.num_outputs,
+                units=None if eigenvalue_map is None else self.num_outputs,
                 method=method,
                 dtype=self.dtype_policy,
                 name="readout",
@@ -309,4 +331,5 @@ class PMMRegressor(AffinePMMTask):
             "rank": self.rank,
             "input_scaling": self.input_scaling,
             "target_scaling": self.target_scaling,
+            "eigenvalue_map": self.eigenvalue_map,
         }

@@ -22,7 +22,9 @@ from tests.export.export_test import run_saved_model
 TRAINED = [
     name
     for name in zoo.list()
-    if zoo.metadata(name)["trained"] and not zoo.PRESETS[name].baseline
+    if zoo.metadata(name)["trained"]
+    and not zoo.PRESETS[name].baseline
+    and zoo.PRESETS[name].kind == "image"
 ]
 UNCERTAINTY = [
     name

@@ -126,6 +126,23 @@ MODEL_CASES = [
         learn=regression_target_0,
     ),
     ModelCase(
+        "regressor_raw_eigenvalues",
+        functools.partial(
+            models.PMMRegressor,
+            num_outputs=2,
+            n=3,
+            r=2,
+            readout="eigenvalue",
+            eigenvalue_map=None,
+        ),
+        features(8, 2),
+        features(8, 2),
+        (2,),
+        (2 + 1) * L(3) + 2 * 2 + 2 * 2,
+        jit=False,
+        learn=regression_data,
+    ),
+    ModelCase(
         "classifier",
         functools.partial(models.PMMClassifier, 3, n=4, r=2, decoder="shared"),
         features(8, 5),

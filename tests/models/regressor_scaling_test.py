@@ -157,3 +157,31 @@ def test_adapt_reads_a_generator_for_the_given_steps():
     )
     history = model.fit(batches(), steps_per_epoch=2, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_raw_eigenvalue_outputs_are_eigenvalues_of_the_primary_matrix():
+    """`eigenvalue_map=None`: the outputs are the r lowest eigenvalues of
+    H(x) (target scaling off), checked against NumPy."""
+    model = models.PMMRegressor(
+        num_outputs=2,
+        n=4,
+        r=2,
+        readout="eigenvalue",
+        eigenvalue_map=None,
+        input_scaling=None,
+        target_scaling=None,
+    )
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    outputs = keras.ops.convert_to_numpy(model(x))
+    hamiltonians = keras.ops.convert_to_numpy(model.primary(x))
+    expected = np.linalg.eigvalsh(hamiltonians.astype("float64"))[:, :2]
+    np.testing.assert_allclose(outputs, expected, rtol=1e-5, atol=1e-5)
+    assert model.count_params() == 4 * 10
+    clone = models.PMMRegressor.from_config(model.get_config())
+    assert clone.eigenvalue_map is None
+    with pytest.raises(ValueError, match="num_outputs == r"):
+        models.PMMRegressor(
+            num_outputs=1, r=2, readout="eigenvalue", eigenvalue_map=None
+        )
+    with pytest.raises(ValueError, match="eigenvalue_map"):
+        models.PMMRegressor(eigenvalue_map="linear")

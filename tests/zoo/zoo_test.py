@@ -11,7 +11,12 @@ import pytest
 from keras_pmm import zoo
 from keras_pmm.zoo import storage
 
-TRAINED = [name for name in zoo.list() if zoo.metadata(name)["trained"]]
+IMAGE = [name for name in zoo.list() if zoo.PRESETS[name].kind == "image"]
+TRAINED = [
+    name
+    for name in zoo.list()
+    if zoo.metadata(name)["trained"] and zoo.PRESETS[name].kind == "image"
+]
 BUDGETS = {
     "pmm_mnist": 2560,
     "pmm_mnist_ensemble": 5 * 2494,
@@ -27,6 +32,7 @@ BUDGETS = {
 
 def test_list_names_every_preset():
     assert zoo.list() == [
+        "pmm_anharmonic_oscillator",
         "pmm_emnist_balanced",
         "pmm_fashion_mnist",
         "pmm_fashion_mnist_bayes",
@@ -37,10 +43,10 @@ def test_list_names_every_preset():
         "pmm_mnist_bayes",
         "pmm_mnist_ensemble",
     ]
-    assert set(TRAINED) == set(zoo.list()) - {"pmm_emnist_balanced"}
+    assert set(TRAINED) == set(IMAGE) - {"pmm_emnist_balanced"}
 
 
-@pytest.mark.parametrize("name", zoo.list())
+@pytest.mark.parametrize("name", IMAGE)
 def test_metadata_matches_the_preset_and_its_budget(name):
     info = zoo.metadata(name)
     preset = zoo.PRESETS[name]
