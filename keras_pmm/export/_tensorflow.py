@@ -54,6 +54,13 @@ def _symbolic_inputs(model):
         return None
 
 
+def _built_input_shape(model):
+    """The input shape a built subclassed model was built with, or None."""
+    if not model.built:
+        return None
+    return (model.get_build_config() or {}).get("input_shape")
+
+
 def input_spec(model, input_dtype):
     """The serving input (batch dynamic): images or (batch, p) features."""
     members = getattr(model, "members", None)
@@ -70,8 +77,12 @@ def input_spec(model, input_dtype):
                 f"{len(inputs)} inputs."
             )
         shape = (None,) + tuple(inputs[0].shape[1:])
-    elif getattr(model, "primary", None) is not None and model.built:
+    elif model.built and hasattr(
+        getattr(model, "primary", None), "num_features"
+    ):
         shape = (None, model.primary.num_features)
+    elif _built_input_shape(model) is not None:
+        shape = (None,) + tuple(_built_input_shape(model)[1:])
     else:
         raise ExportError(
             f"Cannot tell the input shape of {type(model).__name__}: build it "

@@ -296,11 +296,13 @@ def test_public_names():
         "DATA_DIR_VARIABLE",
         "EMNIST_SPLITS",
         "FASHION_MNIST_CLASS_NAMES",
+        "MATRIX_FUNCTIONS",
         "MNIST_CLASS_NAMES",
         "anharmonic_oscillator_energies",
         "load_emnist",
         "load_fashion_mnist",
         "load_mnist",
+        "matrix_function_data",
         "read_idx",
         "to_tf_dataset",
     }

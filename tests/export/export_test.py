@@ -113,6 +113,13 @@ CASES = [
         formats=("tflite", "onnx"),
     ),
     ExportCase(
+        "matrix_function",
+        BY_NAME["matrix_function"].make,
+        BY_NAME["matrix_function"].x,
+        formats=("saved_model", "tflite"),
+        atol=1e-3,  # exp of eigenvalues up to about 10
+    ),
+    ExportCase(
         "sequential_affine",
         _sequential_affine_model,
         features(8, 3),

@@ -9,6 +9,7 @@ import functools
 
 import numpy as np
 
+from keras_pmm import datasets
 from keras_pmm import models
 from keras_pmm.linalg import packed_size
 
@@ -141,6 +142,18 @@ MODEL_CASES = [
         (2 + 1) * L(3) + 2 * 2 + 2 * 2,
         jit=False,
         learn=regression_data,
+    ),
+    ModelCase(
+        "matrix_function",
+        functools.partial(
+            models.MatrixFunctionPMM,
+            size=3,
+            hidden_units=(4,),
+            output_transform="exp",
+        ),
+        *datasets.matrix_function_data("exp", 3, 8, seed=0),
+        (3, 3),
+        3 * 3 + L(3) + 1 + (2 * 4 + 5),
     ),
     ModelCase(
         "classifier",
