@@ -107,9 +107,11 @@ def zoo_evaluate(args):
     print(f"target: {preset.target}")
 
 
-# Relative agreement with the card that counts as reproducing it: the card
-# was measured on one backend, and eigensolvers differ in the last bits.
-REPRODUCED_RTOL = 1e-3
+# Agreement with the card that counts as reproducing it: the card was
+# measured on one backend, and float32 eigensolvers differ in the last bits,
+# which moves small error figures (a median error of 2e-4 by 0.3% between
+# JAX and TensorFlow) and may flip a matrix at the 5% line (1e-4 of a share).
+REPRODUCED_RTOL, REPRODUCED_ATOL = 1e-2, 1e-4
 
 
 def _evaluate_array(name, folder, preset, model):
@@ -126,13 +128,16 @@ def _evaluate_array(name, folder, preset, model):
 
     print(format_table(rows))
     same = set(card) == set(figures) and all(
-        np.isclose(figures[k], card[k], rtol=REPRODUCED_RTOL, atol=1e-12)
+        np.isclose(
+            figures[k], card[k], rtol=REPRODUCED_RTOL, atol=REPRODUCED_ATOL
+        )
         for k in figures
     )
     print(
         "card: "
         + (
-            f"reproduced (every figure within {REPRODUCED_RTOL:g} relative)"
+            f"reproduced (every figure within {REPRODUCED_RTOL:g} relative "
+            f"or {REPRODUCED_ATOL:g})"
             if same
             else "DIFFERS"
         )
@@ -194,11 +199,11 @@ def _predict_arrays(args, preset, model):
         outputs = np.asarray(model.predict(batch, verbose=0))
         print(
             f"{path}: {len(batch)} inputs -> outputs of shape "
-            f"{outputs.shape[1:]}"
+            f"{outputs.shape[1:]}, one comma-separated row each"
         )
-        with np.printoptions(precision=6, suppress=True, linewidth=100):
-            for row in outputs:
-                print(np.array2string(row.reshape(-1), separator=", "))
+        # One CSV row per input (a matrix output flattened in C order).
+        for row in outputs.reshape(len(outputs), -1):
+            print(", ".join(f"{value:.7g}" for value in row))
 
 
 def _read_images(path, invert):

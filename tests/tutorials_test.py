@@ -134,3 +134,30 @@ def test_quantum_extrapolation_tutorial_compares_pmm_with_baselines(
         assert all(float(e.rstrip("%")) >= 0 for e in errors)
     assert (tmp_path / "quantum_extrapolation.png").stat().st_size > 10000
     assert (tmp_path / "pmm_anharmonic_oscillator" / "metadata.json").is_file()
+
+
+def test_regression_tutorial_fits_franke_with_both_models(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "tutorials/regression.py",
+            "--fast",
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    errors = {
+        line.split(" (")[0]: float(line.split("test RMSE")[1])
+        for line in result.stdout.splitlines()
+        if "test RMSE" in line
+    }
+    assert set(errors) == {"PMM", "MLP"}
+    # 200 steps: the PMM far below the spread of Franke's function on the
+    # test grid (0.29), the MLP below it.
+    assert 0 < errors["PMM"] < 0.1 and 0 < errors["MLP"] < 0.29, errors
+    assert (tmp_path / "franke.png").stat().st_size > 10000

@@ -29,6 +29,7 @@ from keras_pmm.zoo import evaluation
 from keras_pmm.zoo import storage
 from keras_pmm.zoo.evaluation import percent
 from keras_pmm.zoo.registry import PRESETS
+from keras_pmm.zoo.registry import ArrayRecipe
 
 CARD_FILE = "README.md"
 CONFUSION_FILE = "confusion_matrix.png"
@@ -141,7 +142,7 @@ def render_array_card(metadata):
         "| | |",
         "|---|---|",
         f"| data | {metadata['dataset']} |",
-        f"| {data.headline_label} | **{figures[data.headline]:.4g}** |",
+        f"| headline | **{evaluation.headline_figure(metadata)}** |",
         f"| parameters | {metadata['parameters']:,} |",
         f"| target | {metadata['target']} |",
         f"| input | {metadata['input']} |",
@@ -158,11 +159,7 @@ def render_array_card(metadata):
         f"| weights | `{metadata['weights_file']}`, sha256 "
         f"`{metadata['weights_sha256']}` |",
         "",
-        f"Recipe: full-batch Adam, learning rate {recipe['learning_rate']:g} "
-        f"cosine-decayed to {recipe['decay_to']:g} of itself over "
-        f"{recipe['epochs'] * recipe['copies']:,} steps ({recipe['epochs']} "
-        f"epochs of {recipe['copies']} copies of the training set), seed "
-        f"{recipe['seed']}.",
+        f"Recipe: {_array_recipe_text(recipe, metadata['train_examples'])}.",
         "",
         "## Test figures",
         "",
@@ -189,6 +186,25 @@ def render_array_card(metadata):
         "",
     ]
     return "\n".join(lines)
+
+
+def _array_recipe_text(recipe, examples):
+    steps = ArrayRecipe(**recipe).steps(examples)
+    if recipe.get("batch_size") is None:
+        batches = (
+            f"full-batch, {recipe['epochs']} epochs of {recipe['copies']} "
+            "copies of the training set"
+        )
+    else:
+        batches = (
+            f"shuffled batches of {recipe['batch_size']}, {recipe['epochs']} "
+            "epochs"
+        )
+    return (
+        f"Adam, learning rate {recipe['learning_rate']:g} cosine-decayed to "
+        f"{recipe['decay_to']:g} of itself over {steps:,} steps ({batches}), "
+        f"seed {recipe['seed']}"
+    )
 
 
 def measure_uncertainty(preset, model, data_dir, x_test, y_test):

@@ -12,9 +12,10 @@ Example:
 >>> import keras_pmm
 >>> keras_pmm.zoo.list()  # doctest: +NORMALIZE_WHITESPACE
 ['pmm_anharmonic_oscillator', 'pmm_emnist_balanced', 'pmm_fashion_mnist',
- 'pmm_fashion_mnist_bayes', 'pmm_fashion_mnist_ensemble',
+ 'pmm_fashion_mnist_bayes', 'pmm_fashion_mnist_ensemble', 'pmm_franke',
  'pmm_hybrid_fashion_mnist',
- 'pmm_hybrid_mnist', 'pmm_mnist', 'pmm_mnist_bayes', 'pmm_mnist_ensemble']
+ 'pmm_hybrid_mnist', 'pmm_matrix_exp_5x5', 'pmm_matrix_sign_5x5', 'pmm_mnist',
+ 'pmm_mnist_bayes', 'pmm_mnist_ensemble']
 >>> model = keras_pmm.zoo.load("pmm_mnist")
 >>> _, (x_test, y_test) = keras_pmm.datasets.load_mnist()
 >>> model.predict(x_test[:8], verbose=0).argmax(-1)

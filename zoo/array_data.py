@@ -96,3 +96,148 @@ def plot_oscillator(model, path):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+# Matrix functions (Padmanabhan and Brugiapaglia, arXiv 2602.07800):
+# symmetric matrices with entries uniform in [-5, 5]; 20,000 to train on
+# (seed 0) and 10,000 fresh ones to test (seed 10000).
+MATRIX_TRAIN_COUNT, MATRIX_TRAIN_SEED = 20000, 0
+MATRIX_TEST_COUNT, MATRIX_TEST_SEED = 10000, 10000
+MATRIX_TOLERANCE = 0.05
+
+
+def matrix_function_splits(function, size):
+    """((A_train, f(A)_train), (A_test, f(A)_test)), float32 arrays of shape
+    (count, size, size), from `keras_pmm.datasets.matrix_function_data`."""
+    from keras_pmm.datasets import matrix_function_data
+
+    return (
+        matrix_function_data(
+            function, size, MATRIX_TRAIN_COUNT, seed=MATRIX_TRAIN_SEED
+        ),
+        matrix_function_data(
+            function, size, MATRIX_TEST_COUNT, seed=MATRIX_TEST_SEED
+        ),
+    )
+
+
+def _relative_l1(y_true, y_pred):
+    y_true = np.asarray(y_true, "float64").reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, "float64").reshape(len(y_true), -1)
+    return np.abs(y_pred - y_true).sum(-1) / np.abs(y_true).sum(-1)
+
+
+def matrix_function_figures(y_true, y_pred, x):
+    """Relative L1 error per matrix, sum|pred - true| / sum|true|: its mean,
+    median and the share of test matrices within 5% (the target: >= 99%)."""
+    del x
+    errors = _relative_l1(y_true, y_pred)
+    return {
+        "mean_relative_l1": float(np.mean(errors)),
+        "median_relative_l1": float(np.median(errors)),
+        "within_5_percent": float(np.mean(errors <= MATRIX_TOLERANCE)),
+    }
+
+
+def plot_matrix_function(model, path, function):
+    """Histogram of the test matrices' relative L1 errors, with the 5% line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, (x_test, y_test) = matrix_function_splits(function, x_test_size(model))
+    errors = _relative_l1(y_test, model.predict(x_test, verbose=0))
+    figure, axes = plt.subplots(figsize=(6, 4))
+    bins = np.logspace(-6, 1, 57)
+    axes.hist(np.clip(errors, 1e-6, 10), bins=bins, color="tab:blue")
+    axes.axvline(MATRIX_TOLERANCE, color="black", ls="--", label="5%")
+    axes.set_xscale("log")
+    axes.set_xlabel("relative L1 error per test matrix")
+    axes.set_ylabel("test matrices")
+    axes.set_title(
+        f"{function}(A), {len(errors):,} fresh symmetric test matrices: "
+        f"{np.mean(errors <= MATRIX_TOLERANCE):.2%} within 5%",
+        fontsize=9,
+    )
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def x_test_size(model):
+    """The matrix size m of a matrix-function model."""
+    return int(model.size)
+
+
+def franke(x, y):
+    """Franke's function (Franke 1979, "A critical comparison of some methods
+    for interpolation of scattered data"), on [0, 1]^2."""
+    return (
+        0.75 * np.exp(-((9 * x - 2) ** 2 + (9 * y - 2) ** 2) / 4)
+        + 0.75 * np.exp(-((9 * x + 1) ** 2) / 49 - (9 * y + 1) / 10)
+        + 0.5 * np.exp(-((9 * x - 7) ** 2 + (9 * y - 3) ** 2) / 4)
+        - 0.2 * np.exp(-((9 * x - 4) ** 2) - (9 * y - 7) ** 2)
+    )
+
+
+FRANKE_TRAIN_POINTS, FRANKE_TEST_SIDE = 150, 100
+
+
+def franke_data():
+    """((xy_train, f_train), (xy_test, f_test)) of Franke's function.
+
+    150 points uniform on [0, 1]^2 (seed 0, the training split of
+    `benchmarks/regression/run.py`) and, to test, the 10,000 midpoints of a
+    100 x 100 grid of cells (off the training draw). Inputs (batch, 2),
+    targets (batch, 1), float32.
+    """
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0.0, 1.0, (FRANKE_TRAIN_POINTS, 2))
+    axis = (np.arange(FRANKE_TEST_SIDE) + 0.5) / FRANKE_TEST_SIDE
+    grid = np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+    return tuple(
+        (points.astype("float32"), franke(*points.T)[:, None].astype("float32"))
+        for points in (xy, grid)
+    )
+
+
+def surface_figures(y_true, y_pred, x):
+    """RMSE, largest error, and RMSE relative to the targets' spread."""
+    del x
+    figures = regression_figures(y_true, y_pred)
+    figures["relative_rmse"] = figures["test_rmse"] / float(np.std(y_true))
+    return figures
+
+
+def plot_franke(model, path):
+    """Franke's function, the preset's surface and its error, on the test
+    grid, with the training points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (xy_train, _), (grid, exact) = franke_data()
+    predicted = np.asarray(model.predict(grid, verbose=0))
+    side = FRANKE_TEST_SIDE
+    panels = (
+        ("Franke's function", exact),
+        ("PMM", predicted),
+        ("PMM - exact", predicted - exact),
+    )
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, (title, values) in zip(axes, panels):
+        image = ax.imshow(
+            values.reshape(side, side).T,
+            origin="lower",
+            extent=(0, 1, 0, 1),
+            cmap="RdBu_r" if "-" in title else "viridis",
+        )
+        figure.colorbar(image, ax=ax, shrink=0.8)
+        ax.set_title(title)
+    axes[0].plot(*xy_train.T, "k.", ms=3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

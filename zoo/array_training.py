@@ -43,10 +43,11 @@ class _WallTime(keras.callbacks.Callback):
         self.path.write_text(json.dumps(self.state))
 
 
-def array_optimizer(recipe):
-    """Adam with the learning rate cosine-decayed to `decay_to` of itself."""
+def array_optimizer(recipe, steps):
+    """Adam with the learning rate cosine-decayed to `decay_to` of itself
+    over `steps`."""
     schedule = keras.optimizers.schedules.CosineDecay(
-        recipe.learning_rate, recipe.steps, alpha=recipe.decay_to
+        recipe.learning_rate, steps, alpha=recipe.decay_to
     )
     return keras.optimizers.Adam(schedule)
 
@@ -54,7 +55,8 @@ def array_optimizer(recipe):
 def train_array(preset, checkpoints, verbose=1, callbacks=()):
     """Builds an array preset's model and fits it by its `ArrayRecipe`.
 
-    Keras's progress bar shows each epoch; `BackupAndRestore` writes a
+    Full-batch or shuffled batches, as the recipe says. Keras's progress
+    bar shows each epoch; `BackupAndRestore` writes a
     checkpoint after every epoch, so the same call after an interruption
     resumes where it stopped.
 
@@ -71,18 +73,19 @@ def train_array(preset, checkpoints, verbose=1, callbacks=()):
     (x_train, y_train), _ = preset.data.load()
     keras.utils.set_random_seed(recipe.seed)
     model = preset.build()
-    model.compile(optimizer=array_optimizer(recipe))
+    model.compile(optimizer=array_optimizer(recipe, recipe.steps(len(x_train))))
     if hasattr(model, "adapt"):
         model.adapt(x_train, y_train)
     model(x_train[:1])  # BackupAndRestore restores into built variables
     record = _WallTime(pathlib.Path(checkpoints) / RUN_RECORD)
-    copies = recipe.copies
+    full_batch = recipe.batch_size is None
+    copies = recipe.copies if full_batch else 1
     model.fit(
         np.concatenate([x_train] * copies),
         np.concatenate([y_train] * copies),
-        batch_size=len(x_train),
+        batch_size=len(x_train) if full_batch else recipe.batch_size,
         epochs=recipe.epochs,
-        shuffle=False,
+        shuffle=not full_batch,
         callbacks=[
             keras.callbacks.BackupAndRestore(
                 pathlib.Path(checkpoints) / "backup"

@@ -62,7 +62,10 @@ def headline_figure(info):
     if "evaluation" in info:
         return percent(info["evaluation"]["test_accuracy"])
     data = PRESETS[info["name"]].data
-    return f"{info['test_figures'][data.headline]:.3g} ({data.headline_label})"
+    value = info["test_figures"][data.headline]
+    if data.headline_percent:
+        return f"{percent(value)} {data.headline_label}"
+    return f"{value:.3g} ({data.headline_label})"
 
 
 def percent(value):

@@ -13,6 +13,8 @@ import pytest
 
 from keras_pmm import datasets
 from keras_pmm import zoo
+from keras_pmm._cli_commands import REPRODUCED_ATOL
+from keras_pmm._cli_commands import REPRODUCED_RTOL
 from keras_pmm._cli_commands import UsageError
 from keras_pmm._cli_commands import read_arrays
 from keras_pmm.zoo import array_data
@@ -60,6 +62,27 @@ def test_oscillator_figures_are_relative_errors_at_the_far_coupling():
     assert figures["test_rmse"] == pytest.approx(
         0.01 * np.sqrt(np.mean(e_test**2))
     )
+
+
+def test_matrix_function_figures_and_recipe_steps():
+    (x_train, y_train), (x_test, y_test) = zoo.PRESETS[
+        "pmm_matrix_exp_5x5"
+    ].data.load()
+    assert x_train.shape == y_train.shape == (20000, 5, 5)
+    assert x_test.shape == (10000, 5, 5)
+    np.testing.assert_array_equal(x_test[0], x_test[0].T)
+    assert not np.array_equal(x_train[:10], x_test[:10])  # fresh matrices
+    # Every matrix 4% off, except one of ten that is 10% off.
+    predicted = 1.04 * y_test[:10]
+    predicted[3] = 1.1 * y_test[3]
+    figures = array_data.matrix_function_figures(y_test[:10], predicted, None)
+    assert figures["within_5_percent"] == pytest.approx(0.9)
+    assert figures["median_relative_l1"] == pytest.approx(0.04, rel=1e-5)
+    assert figures["mean_relative_l1"] == pytest.approx(0.046, rel=1e-5)
+    recipe = zoo.PRESETS["pmm_matrix_exp_5x5"].recipe
+    assert recipe.steps(20000) == 76 * 79  # 6,004 steps of batch 256
+    oscillator = zoo.PRESETS["pmm_anharmonic_oscillator"].recipe
+    assert oscillator.steps(10) == 40 * 500
 
 
 def test_array_preset_registry_facts():
@@ -135,7 +158,9 @@ def test_shipped_array_preset_reproduces_its_card(name):
     assert set(figures) == set(info["test_figures"])
     for key, value in figures.items():
         assert value == pytest.approx(
-            info["test_figures"][key], rel=1e-3, abs=1e-9
+            info["test_figures"][key],
+            rel=REPRODUCED_RTOL,
+            abs=REPRODUCED_ATOL,
         ), key
 
 
@@ -155,7 +180,7 @@ def test_cli_evaluates_lists_and_predicts_an_array_preset(name, tmp_path):
     assert "3 inputs" in predicted.stdout
     expected = zoo.load(name).predict(x_test[:3], verbose=0)
     rows = predicted.stdout.strip().splitlines()[-3:]
-    printed = np.array([eval(row) for row in rows])  # noqa: S307 - our output
+    printed = np.array([row.split(",") for row in rows], "float64")
     np.testing.assert_allclose(
         printed.reshape(expected.shape), expected, rtol=1e-5, atol=1e-5
     )
