@@ -104,9 +104,12 @@ def _zoo_bench():
 
 
 def shipped_presets():
-    """Presets that ship weights, and those skipped for lack of them."""
+    """Image presets that ship weights, and those skipped for lack of
+    them."""
     shipped, skipped = [], []
     for name in zoo.list():
+        if zoo.PRESETS[name].kind != "image":
+            continue
         (shipped if zoo.metadata(name).get("trained") else skipped).append(name)
     return shipped, skipped
 

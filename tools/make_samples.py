@@ -38,6 +38,7 @@ def make_samples(data_dir=None, folder=None):
             zoo.PRESETS[name].dataset
             for name in zoo.list()
             if zoo.metadata(name)["trained"]
+            and zoo.PRESETS[name].kind == "image"
         }
     )
     written = []
