@@ -2,7 +2,7 @@
 
 The public surface is `keras_pmm.layers`, `keras_pmm.models`,
 `keras_pmm.linalg`, `keras_pmm.initializers`, `keras_pmm.datasets`,
-`keras_pmm.export`,
+`keras_pmm.export`, `keras_pmm.training`,
 `keras_pmm.zoo` and `keras_pmm.uq`.
 
 The subpackages are imported on first use (PEP 562), so that `import
@@ -28,6 +28,7 @@ __all__ = [
     "layers",
     "linalg",
     "models",
+    "training",
     "uq",
     "zoo",
 ]
