@@ -7,10 +7,10 @@ benchmarks/results/matrix_functions.json).
 import importlib.util
 import json
 import pathlib
-import subprocess
-import sys
 
 import numpy as np
+
+from tests.test_case import run_tutorial
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -52,22 +52,9 @@ def test_equal_parameter_mlp_and_recipe():
 
 
 def test_tutorial_fast_mode(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "tutorials/matrix_functions.py",
-            "--fast",
-            "--output-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    stdout = run_tutorial("matrix_functions.py", "--output-dir", str(tmp_path))
     lines = dict(
-        line.split(":", 1) for line in result.stdout.splitlines() if ":" in line
+        line.split(":", 1) for line in stdout.splitlines() if ":" in line
     )
     for function in ("exp 5x5", "sign 5x5"):
         assert "within 5%" in lines[function]

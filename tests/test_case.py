@@ -2,12 +2,17 @@
 
 import json
 import os
+import pathlib
+import subprocess
+import sys
 import tempfile
 
 import keras
 import numpy as np
 import pytest
 from keras import ops
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def to_numpy(x):
@@ -283,3 +288,18 @@ class TestCase:
                 atol=tolerance * np.abs(expected).max(),
             )
         return outputs
+
+
+def run_tutorial(script, *args, timeout=600):
+    """Runs `tutorials/<script> --fast *args` from the repository root and
+    returns its stdout; fails the test with the end of its stderr if it
+    exits non-zero."""
+    result = subprocess.run(
+        [sys.executable, f"tutorials/{script}", "--fast", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout

@@ -1,57 +1,31 @@
 """Every tutorial runs end to end in its fast mode."""
 
-import pathlib
-import subprocess
-import sys
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from tests.test_case import run_tutorial
 
 
 def test_mnist_tutorial_fast_mode_trains_saves_and_reloads(data_dir, tmp_path):
     output = tmp_path / "model.keras"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "tutorials/mnist_image_pmm.py",
-            "--fast",
-            "--data-dir",
-            data_dir,
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    stdout = run_tutorial(
+        "mnist_image_pmm.py", "--data-dir", data_dir, "--output", str(output)
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    accuracy = float(result.stdout.split("test accuracy:")[1].split()[0])
+    accuracy = float(stdout.split("test accuracy:")[1].split()[0])
     assert (
         accuracy > 0.5
     )  # 10,000 images, one epoch: far above the 0.1 of chance
-    assert "identical predictions" in result.stdout
+    assert "identical predictions" in stdout
     assert output.is_file()
 
 
 def test_export_tutorial_fast_mode_agrees_with_keras(data_dir, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "tutorials/export_to_tflite.py",
-            "--fast",
-            "--data-dir",
-            data_dir,
-            "--output-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    stdout = run_tutorial(
+        "export_to_tflite.py",
+        "--data-dir",
+        data_dir,
+        "--output-dir",
+        str(tmp_path),
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     lines = dict(
-        line.split(":", 1) for line in result.stdout.splitlines() if ":" in line
+        line.split(":", 1) for line in stdout.splitlines() if ":" in line
     )
     assert "WHILE" in lines["float32 ops"]
     samples = lines["samples"].split()
@@ -67,28 +41,18 @@ def test_export_tutorial_fast_mode_agrees_with_keras(data_dir, tmp_path):
 
 
 def test_uncertainty_tutorial_fast_mode(data_dir, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "tutorials/uncertainty.py",
-            "--fast",
-            "--data-dir",
-            data_dir,
-            "--output-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    stdout = run_tutorial(
+        "uncertainty.py",
+        "--data-dir",
+        data_dir,
+        "--output-dir",
+        str(tmp_path),
         timeout=900,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     lines = {
         key.strip(): value.strip()
         for key, value in (
-            line.split(":", 1)
-            for line in result.stdout.splitlines()
-            if ":" in line
+            line.split(":", 1) for line in stdout.splitlines() if ":" in line
         )
     }
     # The ensemble's NLL is below its members' mean: they differ.
@@ -108,23 +72,12 @@ def test_uncertainty_tutorial_fast_mode(data_dir, tmp_path):
 def test_quantum_extrapolation_tutorial_compares_pmm_with_baselines(
     tmp_path,
 ):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "tutorials/quantum_extrapolation.py",
-            "--fast",
-            "--output-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    stdout = run_tutorial(
+        "quantum_extrapolation.py", "--output-dir", str(tmp_path)
     )
-    assert result.returncode == 0, result.stderr[-3000:]
     rows = {
         line.split("  ")[0]: line.split()[-2:]
-        for line in result.stdout.splitlines()
+        for line in stdout.splitlines()
         if line.endswith("%")
     }
     labels = " ".join(rows)
@@ -137,23 +90,10 @@ def test_quantum_extrapolation_tutorial_compares_pmm_with_baselines(
 
 
 def test_regression_tutorial_fits_franke_with_both_models(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "tutorials/regression.py",
-            "--fast",
-            "--output-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    stdout = run_tutorial("regression.py", "--output-dir", str(tmp_path))
     errors = {
         line.split(" (")[0]: float(line.split("test RMSE")[1])
-        for line in result.stdout.splitlines()
+        for line in stdout.splitlines()
         if "test RMSE" in line
     }
     assert set(errors) == {"PMM", "MLP"}

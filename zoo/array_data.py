@@ -146,7 +146,7 @@ def plot_matrix_function(model, path, function):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    _, (x_test, y_test) = matrix_function_splits(function, x_test_size(model))
+    _, (x_test, y_test) = matrix_function_splits(function, int(model.size))
     errors = _relative_l1(y_test, model.predict(x_test, verbose=0))
     figure, axes = plt.subplots(figsize=(6, 4))
     bins = np.logspace(-6, 1, 57)
@@ -164,11 +164,6 @@ def plot_matrix_function(model, path, function):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-
-
-def x_test_size(model):
-    """The matrix size m of a matrix-function model."""
-    return int(model.size)
 
 
 def franke(x, y):

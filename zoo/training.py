@@ -262,7 +262,8 @@ def train(
 
     Keras' progress bar shows each epoch; a checkpoint is written after every
     epoch (`BackupAndRestore`), so running the same command again after an
-    interruption resumes where it stopped. Early stopping watches the
+    interruption resumes where it stopped; the checkpoints are removed once
+    the preset folder is written. Early stopping watches the
     accuracy on a validation split carved from the training set (never the
     test set), from the second half of the epochs on; the best validation
     epoch's weights are kept and evaluated on the test set.
@@ -347,7 +348,7 @@ def train(
         solver=solver,
         devices=replicas,
     )
-    return storage.save(model, output, metadata)
+    return finish_output(output, storage.save(model, output, metadata))
 
 
 def _train_array_preset(
@@ -366,8 +367,9 @@ def _train_array_preset(
     model, state = array_training.train_array(
         preset, checkpoints, verbose, callbacks
     )
-    return array_training.save_array_preset(
-        preset, model, output, state, command
+    return finish_output(
+        output,
+        array_training.save_array_preset(preset, model, output, state, command),
     )
 
 
@@ -504,6 +506,14 @@ def prepare_output(output, name, overwrite):
         shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True, exist_ok=True)
     return checkpoints
+
+
+def finish_output(output, metadata):
+    """Removes the checkpoints of the finished run in `output` (its resume
+    state and best weights; the preset files and metadata stay, ready to
+    ship); returns `metadata`."""
+    shutil.rmtree(output / CHECKPOINT_DIR, ignore_errors=True)
+    return metadata
 
 
 def is_finished(output):

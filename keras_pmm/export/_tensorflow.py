@@ -68,6 +68,7 @@ def input_spec(model, input_dtype):
         return input_spec(members[0], input_dtype)
     image_shape = getattr(model, "image_shape", None)
     inputs = None if image_shape is not None else _symbolic_inputs(model)
+    built_shape = _built_input_shape(model)
     if image_shape is not None:
         shape = (None,) + tuple(image_shape)
     elif inputs is not None:
@@ -81,8 +82,8 @@ def input_spec(model, input_dtype):
         getattr(model, "primary", None), "num_features"
     ):
         shape = (None, model.primary.num_features)
-    elif _built_input_shape(model) is not None:
-        shape = (None,) + tuple(_built_input_shape(model)[1:])
+    elif built_shape is not None:
+        shape = (None,) + tuple(built_shape[1:])
     else:
         raise ExportError(
             f"Cannot tell the input shape of {type(model).__name__}: build it "

@@ -66,6 +66,8 @@ def test_interrupted_run_resumes_and_writes_a_loadable_preset(
     epochs = _Epochs()
     metadata = training.train("pmm_mnist", callbacks=[epochs], **kwargs)
     assert epochs.seen == [2]  # resumed at the third epoch
+    # A finished run leaves only the preset: no checkpoints to ship by mistake.
+    assert not (tmp_path / "checkpoints").exists()
     assert metadata["epochs_run"] == 3 and 1 <= metadata["best_epoch"] <= 3
     assert (
         metadata["train_examples"] == 512 and metadata["recipe"]["epochs"] == 3
