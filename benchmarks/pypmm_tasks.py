@@ -15,12 +15,15 @@ quoted here, measured on this 2-core machine on 2026-11-29) fits:
   3.4-3.8 s (2.2 s of it compiling).
 
 This script fits the same models (`PMMRegressor(n=5, r=2, field="complex",
-decoder="expectation")`, the same parameter counts) with plain
-`model.fit`, and measures the wall time from model construction to the
+decoder="expectation")`, the same parameter counts) and measures the wall
+time from model construction to the
 first test predictions (construction, compilation, training and the first
 call included; imports and data generation not). `--recipe recommended`
-(the default) uses the settings the README recommends (`RECOMMENDED`);
-`--recipe pypmm` uses pyPMM's own (batch, epochs, eigenpairs). Each task
+(the default) uses the settings the README recommends (`RECOMMENDED`:
+`keras_pmm.training.fit_steps` with `cosine_adam`); `--recipe
+recommended-fit` runs the same steps on the same batches with
+`model.fit`, which shows what the loop costs; `--recipe pypmm` uses pyPMM's
+own (batch, epochs, eigenpairs) with plain `model.fit`. Each task
 runs `--repeats` times with seeds 0, 1, ... (data noise, split and
 initialisation); the JSON reports the median wall time and the median test
 MSE, and every run.
@@ -29,6 +32,8 @@ Run:
 
     python benchmarks/pypmm_tasks.py --json              # this backend
     python benchmarks/pypmm_tasks.py --all-backends      # table, all three
+    python benchmarks/pypmm_tasks.py --all-backends --backends jax \
+        --recipes recommended                            # update one entry
     python benchmarks/pypmm_tasks.py --quick --json      # CI smoke run
 
 The last line of `--json` output is
@@ -36,8 +41,9 @@ The last line of `--json` output is
     {"ex1": {"wall_s": ..., "test_mse": ...}, "ex2": {...}, ...}
 
 for the current `KERAS_BACKEND`. `--all-backends` re-launches the script
-per backend, writes `benchmarks/results/pypmm_tasks.json` and prints the
-README table.
+per backend and recipe, writes `benchmarks/results/pypmm_tasks.json` (a
+subset given by `--backends` or `--recipes` updates only its entries) and
+prints the README table.
 """
 
 import argparse
@@ -60,35 +66,29 @@ PYPMM = {
     "ex2": {"wall_s": (3.4, 3.8), "test_mse": 1.04e-3},
 }
 
+# "recommended": RECOMMENDED with `fit_steps`; "recommended-fit": the same
+# steps and batches with `model.fit`; "pypmm": PYPMM_RECIPE with `fit`.
+RECIPES = ("recommended", "recommended-fit", "pypmm")
+
 # pyPMM's own recipes.
 PYPMM_RECIPE = {
-    "ex1": dict(
-        batch_size=5, epochs=250, learning_rate=1e-2, which="lowest", repeat=1
-    ),
+    "ex1": dict(batch_size=5, epochs=250, learning_rate=1e-2, which="lowest"),
     "ex2": dict(
         batch_size=25,
         epochs=1000,
         learning_rate=1e-2,
         which="largest_magnitude",
-        repeat=1,
     ),
 }
 
-# What the README recommends for small data sets: full batches (the whole
-# training set, `repeat` copies per epoch so that Keras's per-epoch cost is
-# paid once per `repeat` steps), a larger learning rate decayed to zero, and
-# the lowest eigenpairs. ex1: 1,000 Adam steps, ex2: 2,000.
+# What the README recommends for small data sets: `keras_pmm.training`'s
+# `fit_steps` (the optimizer steps in one compiled loop, fixed batches of
+# the once-shuffled data) with `cosine_adam` (a larger learning rate,
+# cosine-decayed to zero), and the lowest eigenpairs. ex1: 500 full-batch
+# steps at 5e-2; ex2: 2,000 steps of batch 25 (pyPMM's batch size) at 1e-1.
 RECOMMENDED = {
-    "ex1": dict(
-        batch_size=70, epochs=10, learning_rate=5e-2, which="lowest", repeat=100
-    ),
-    "ex2": dict(
-        batch_size=100,
-        epochs=20,
-        learning_rate=5e-2,
-        which="lowest",
-        repeat=100,
-    ),
+    "ex1": dict(steps=500, batch_size=None, learning_rate=5e-2),
+    "ex2": dict(steps=2000, batch_size=25, learning_rate=1e-1),
 }
 
 
@@ -120,51 +120,75 @@ def ex2_data(seed):
     ]
 
 
-def make_model(which, learning_rate, decay_steps):
-    import keras
-
+def make_model(which):
     from keras_pmm.models import PMMRegressor
 
-    model = PMMRegressor(
+    return PMMRegressor(
         n=5, r=2, field="complex", decoder="expectation", which=which
     )
-    schedule = (
-        keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps)
-        if decay_steps
-        else learning_rate
-    )
-    model.compile(optimizer=keras.optimizers.Adam(schedule))
-    return model
+
+
+def task_data(task, seed):
+    """(x_train, y_train), (x_test, y_test) of a task, float32."""
+    if task == "ex1":
+        train, _, test = ex1_data(seed)
+        return train, test
+    return ex2_data(seed)
+
+
+def fit_recommended(task, x, y, seed, quick=False, loop="fit_steps"):
+    """The README's recipe (100 steps if `quick`); returns (model, optimizer
+    steps).
+
+    `loop="fit"` runs the same optimizer steps on the same batches with
+    Keras's `model.fit` (one epoch over the batches laid end to end,
+    unshuffled) instead of `fit_steps`, to measure what the loop costs.
+    """
+    from keras_pmm.training import cosine_adam
+    from keras_pmm.training import fit_steps
+
+    settings = RECOMMENDED[task]
+    steps = 100 if quick else settings["steps"]
+    # fit_steps takes fixed batches in order: shuffle once.
+    order = np.random.default_rng(seed).permutation(len(x))
+    x, y = x[order], y[order]
+    model = make_model("lowest")
+    model.compile(optimizer=cosine_adam(settings["learning_rate"], steps))
+    if loop == "fit_steps":
+        fit_steps(model, x, y, steps, settings["batch_size"])
+    else:
+        batch = settings["batch_size"] or len(x)
+        rows = (np.arange(steps * batch) % len(x)).astype("int64")
+        model.fit(x[rows], y[rows], batch_size=batch, shuffle=False, verbose=0)
+    return model, steps
+
+
+def fit_pypmm(task, x, y, quick=False):
+    """pyPMM's own batch size, epochs (1 if `quick`) and eigenpairs with
+    Keras's `fit`."""
+    import keras
+
+    settings = PYPMM_RECIPE[task]
+    epochs = 1 if quick else settings["epochs"]
+    model = make_model(settings["which"])
+    model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]))
+    model.fit(x, y, batch_size=settings["batch_size"], epochs=epochs, verbose=0)
+    return model, epochs * -(-len(x) // settings["batch_size"])
 
 
 def run_task(task, recipe, seed, quick=False):
     """One timed fit; returns {"wall_s", "test_mse", "params", "steps"}."""
     import keras
 
-    settings = dict(
-        (RECOMMENDED if recipe == "recommended" else PYPMM_RECIPE)[task]
-    )
-    if quick:  # one epoch: 100 steps of the recommended recipe
-        settings["epochs"] = 1
-    if task == "ex1":
-        (x, y), _, (x_test, y_test) = ex1_data(seed)
-    else:
-        (x, y), (x_test, y_test) = ex2_data(seed)
-    repeat = settings["repeat"]
-    x_fit, y_fit = np.tile(x, (repeat, 1)), np.tile(y, (repeat, 1))
-    steps = settings["epochs"] * -(-len(x_fit) // settings["batch_size"])
-    decay = steps if recipe == "recommended" else 0
+    (x, y), (x_test, y_test) = task_data(task, seed)
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
-    model = make_model(settings["which"], settings["learning_rate"], decay)
-    model.fit(
-        x_fit,
-        y_fit,
-        batch_size=settings["batch_size"],
-        epochs=settings["epochs"],
-        shuffle=recipe != "recommended",  # full batches need no shuffling
-        verbose=0,
-    )
+    if recipe == "recommended":
+        model, steps = fit_recommended(task, x, y, seed, quick)
+    elif recipe == "recommended-fit":
+        model, steps = fit_recommended(task, x, y, seed, quick, loop="fit")
+    else:
+        model, steps = fit_pypmm(task, x, y, quick)
     # One small batch: a direct call, as Keras advises over `predict`
     # (which compiles a predict function first).
     predictions = keras.ops.convert_to_numpy(model(x_test))
@@ -229,9 +253,7 @@ def table(all_results):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--recipe", choices=("recommended", "pypmm"), default="recommended"
-    )
+    parser.add_argument("--recipe", choices=RECIPES, default="recommended")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smoke run")
     parser.add_argument(
@@ -240,7 +262,20 @@ def main(argv=None):
     parser.add_argument(
         "--all-backends",
         action="store_true",
-        help="run both recipes on every backend, write --out, print the table",
+        help="run every recipe on every backend, write --out, print the table",
+    )
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=("jax", "tensorflow", "torch"),
+        help="with --all-backends: only these, kept beside --out's others",
+    )
+    parser.add_argument(
+        "--recipes",
+        nargs="+",
+        choices=RECIPES,
+        default=RECIPES,
+        help="with --all-backends: only these recipes",
     )
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS)
     parser.add_argument(
@@ -251,9 +286,18 @@ def main(argv=None):
         print(table(json.loads(args.out.read_text())))
         return
     if args.all_backends:
-        all_results = {}
-        for backend in ("jax", "tensorflow", "torch"):
-            for recipe in ("recommended", "pypmm"):
+        # A subset of backends or recipes updates those entries of --out.
+        all_results = (
+            json.loads(args.out.read_text())
+            if args.out.is_file()
+            and (
+                set(args.backends) != {"jax", "tensorflow", "torch"}
+                or set(args.recipes) != set(RECIPES)
+            )
+            else {}
+        )
+        for backend in args.backends:
+            for recipe in args.recipes:
                 command = [
                     sys.executable,
                     __file__,
@@ -262,7 +306,7 @@ def main(argv=None):
                     recipe,
                     "--repeats",
                     # pyPMM's recipe takes minutes on TensorFlow/PyTorch
-                    str(args.repeats if recipe == "recommended" else 1),
+                    str(args.repeats if recipe != "pypmm" else 1),
                 ] + (["--quick"] if args.quick else [])
                 env = {**os.environ, "KERAS_BACKEND": backend}
                 output = subprocess.run(
@@ -271,7 +315,7 @@ def main(argv=None):
                 result = json.loads(output.strip().splitlines()[-1])
                 all_results[f"{backend}/{recipe}"] = result
                 print(
-                    f"{backend:10s} {recipe:11s} "
+                    f"{backend:10s} {recipe:15s} "
                     + "  ".join(
                         f"{t}: {result[t]['wall_s']:.2f} s, "
                         f"MSE {result[t]['test_mse']:.2e}"

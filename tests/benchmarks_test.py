@@ -218,8 +218,8 @@ def test_committed_uq_results_match_the_readme():
 
 
 def test_pypmm_tasks_quick_run(capsys):
-    """pyPMM's two tasks, 100 full-batch steps, one run each: the
-    JSON last line, pyPMM's parameter counts, and errors a short fit
+    """pyPMM's two tasks, 100 steps of the recommended recipe, one run each:
+    the JSON last line, pyPMM's parameter counts, and errors a short fit
     reaches (a constant predictor scores about 0.08 and 0.02)."""
     pypmm_tasks = load_benchmark("pypmm_tasks")
     pypmm_tasks.main(["--quick", "--json", "--repeats", "1"])

@@ -10,6 +10,7 @@ import time
 import keras
 import numpy as np
 
+from keras_pmm.training import cosine_adam
 from keras_pmm.zoo import storage
 
 RUN_RECORD = "run.json"
@@ -43,15 +44,6 @@ class _WallTime(keras.callbacks.Callback):
         self.path.write_text(json.dumps(self.state))
 
 
-def array_optimizer(recipe, steps):
-    """Adam with the learning rate cosine-decayed to `decay_to` of itself
-    over `steps`."""
-    schedule = keras.optimizers.schedules.CosineDecay(
-        recipe.learning_rate, steps, alpha=recipe.decay_to
-    )
-    return keras.optimizers.Adam(schedule)
-
-
 def train_array(preset, checkpoints, verbose=1, callbacks=()):
     """Builds an array preset's model and fits it by its `ArrayRecipe`.
 
@@ -73,7 +65,10 @@ def train_array(preset, checkpoints, verbose=1, callbacks=()):
     (x_train, y_train), _ = preset.data.load()
     keras.utils.set_random_seed(recipe.seed)
     model = preset.build()
-    model.compile(optimizer=array_optimizer(recipe, recipe.steps(len(x_train))))
+    steps = recipe.steps(len(x_train))
+    model.compile(
+        optimizer=cosine_adam(recipe.learning_rate, steps, recipe.decay_to)
+    )
     if hasattr(model, "adapt"):
         model.adapt(x_train, y_train)
     model(x_train[:1])  # BackupAndRestore restores into built variables
@@ -98,9 +93,12 @@ def train_array(preset, checkpoints, verbose=1, callbacks=()):
     return model, record.state
 
 
-def array_figures(preset, model):
-    """The preset's test figures (`ArrayData.figures`) of `model`."""
-    _, (x_test, y_test) = preset.data.load()
+def array_figures(preset, model, splits=None):
+    """The preset's test figures (`ArrayData.figures`) of `model`.
+
+    `splits` is the data's `load()`, when the caller has it already.
+    """
+    _, (x_test, y_test) = splits or preset.data.load()
     predicted = model.predict(x_test, batch_size=1024, verbose=0)
     return {
         key: float(value)
@@ -108,9 +106,10 @@ def array_figures(preset, model):
     }
 
 
-def array_metadata(preset, state, figures, command=None):
-    """The provenance and figures of a finished array run."""
-    (x_train, _), _ = preset.data.load()
+def array_metadata(preset, state, figures, command=None, splits=None):
+    """The provenance and figures of a finished array run (`splits` as in
+    `array_figures`)."""
+    (x_train, _), _ = splits or preset.data.load()
     return {
         "name": preset.name,
         **preset.facts,
@@ -132,7 +131,7 @@ def array_metadata(preset, state, figures, command=None):
 def save_array_preset(preset, model, output, state, command=None):
     """Writes the preset folder of a finished array run; returns its
     metadata."""
-    metadata = array_metadata(
-        preset, state, array_figures(preset, model), command
-    )
+    splits = preset.data.load()
+    figures = array_figures(preset, model, splits)
+    metadata = array_metadata(preset, state, figures, command, splits)
     return storage.save(model, output, metadata)
