@@ -1,6 +1,5 @@
 """One table of every public layer and model, one set of checks for each."""
 
-import contextlib
 import dataclasses
 import warnings
 
@@ -17,6 +16,7 @@ from tests.models.model_cases import features
 from tests.models.model_cases import images
 from tests.test_case import TestCase
 from tests.test_case import _RealFeatures
+from tests.test_case import policy_scope
 from tests.test_case import random_hermitian
 from tests.test_case import to_numpy
 
@@ -35,17 +35,6 @@ def with_mixed_policies(cases):
         policy = MIXED_POLICIES[index % len(MIXED_POLICIES)]
         params.append(pytest.param(case, policy, id=f"{case.name}-{policy}"))
     return params
-
-
-@contextlib.contextmanager
-def policy_scope(policy):
-    """The global dtype policy set to `policy` inside the block."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 @dataclasses.dataclass

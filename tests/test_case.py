@@ -1,5 +1,6 @@
 """Shared helpers of the keras-pmm test suite (the `TestCase` of STYLE.md)."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -303,3 +304,14 @@ def run_tutorial(script, *args, timeout=600):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+@contextlib.contextmanager
+def policy_scope(policy):
+    """The global dtype policy set to `policy` inside the block."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)

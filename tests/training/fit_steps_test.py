@@ -9,6 +9,7 @@ import pytest
 from keras_pmm import models
 from keras_pmm.training import cosine_adam
 from keras_pmm.training import fit_steps
+from tests.test_case import policy_scope
 from tests.test_case import to_numpy
 
 
@@ -81,6 +82,43 @@ def test_trains_a_regressor_and_returns_the_last_logs():
     # The loss is on targets min-max scaled to [0, 1]; y spans about 2.
     predictions = to_numpy(model(10 * x + 100))
     assert np.mean((predictions - y) ** 2) < 0.04
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_policies(policy):
+    """Under a mixed policy the loop trains as `fit` would (Keras's own
+    train_step, with its loss scaling for float16)."""
+    x, y = _data(60)
+    with policy_scope(policy):
+        keras.utils.set_random_seed(0)
+        model = models.PMMRegressor(n=4, r=2)
+        model.compile(optimizer=cosine_adam(5e-2, steps=100))
+        before = float(model.evaluate(x, y, verbose=0)[0])
+        logs = fit_steps(model, x, y, steps=100)
+        after = float(model.evaluate(x, y, verbose=0)[0])
+    assert math.isfinite(logs["loss"]) and after < before
+
+
+def test_classifier_with_integer_labels_in_batches():
+    """Integer labels stay integers (no float cast) and batches of 16 of 60
+    examples wrap around the data set."""
+    x, _ = _data(60)
+    labels = (x[:, 0] > 0).astype("int64")
+    keras.utils.set_random_seed(0)
+    model = models.PMMClassifier(num_classes=2, n=4)
+    model.compile(optimizer=cosine_adam(5e-2, steps=100))
+    logs = fit_steps(model, x, labels, steps=100, batch_size=16)
+    assert logs["accuracy"] > 0.9
+    predicted = np.argmax(to_numpy(model(x)), axis=-1)
+    assert np.mean(predicted == labels) > 0.9
+
+
+def test_a_second_call_continues_the_same_optimizer():
+    x, y = _data()
+    _, model = _twins(_mlp)
+    fit_steps(model, x, y, steps=5)
+    fit_steps(model, x, y, steps=5)
+    assert int(model.optimizer.iterations) == 10
 
 
 def test_uneven_updates_run_every_step():

@@ -7,9 +7,9 @@ import pytest
 
 from keras_pmm import uq
 from keras_pmm.models import ImagePMMClassifier
-from tests.conformance_test import policy_scope
 from tests.models.model_cases import images
 from tests.test_case import TestCase
+from tests.test_case import policy_scope
 
 SMALL = dict(image_shape=(8, 8), block_shape=(4, 4), n=3)
 
