@@ -12,17 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.test_case import load_benchmark
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def load_benchmark(name):
-    """The script benchmarks/NAME.py as a module (benchmarks/ is no package)."""
-    spec = importlib.util.spec_from_file_location(
-        name, ROOT / "benchmarks" / f"{name}.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,14 @@ import pathlib
 
 import numpy as np
 
+from tests.test_case import load_benchmark
 from tests.test_case import run_tutorial
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        "matrix_functions", ROOT / "benchmarks" / "matrix_functions.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_benchmark_quick_run_writes_its_json(tmp_path):
-    bench = load_benchmark()
+    bench = load_benchmark("matrix_functions")
     path = tmp_path / "results.json"
     assert bench.main(["--quick", "--json", str(path)]) == 0
     results = json.loads(path.read_text())
@@ -42,7 +34,7 @@ def test_benchmark_quick_run_writes_its_json(tmp_path):
 
 
 def test_equal_parameter_mlp_and_recipe():
-    bench = load_benchmark()
+    bench = load_benchmark("matrix_functions")
     width = bench.equal_parameter_width(5, 1194)
     counts = {h: h * (2 * 25 + 1) + 25 for h in (width - 1, width, width + 1)}
     assert min(counts, key=lambda h: abs(counts[h] - 1194)) == width
@@ -66,7 +58,6 @@ def test_tutorial_fast_mode(tmp_path):
 
 
 def test_readme_table_is_the_committed_results():
-    import importlib.util
     import json
     import pathlib
 

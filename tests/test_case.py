@@ -1,6 +1,7 @@
 """Shared helpers of the keras-pmm test suite (the `TestCase` of STYLE.md)."""
 
 import contextlib
+import importlib.util
 import json
 import os
 import pathlib
@@ -315,3 +316,13 @@ def policy_scope(policy):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def load_benchmark(name):
+    """The script benchmarks/NAME.py as a module (benchmarks/ is no package)."""
+    spec = importlib.util.spec_from_file_location(
+        name, ROOT / "benchmarks" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
