@@ -172,10 +172,8 @@ def fit_steps(model, x, y, steps, batch_size=None, verbose=0, updates=10):
     # Builds the model, its compiled loss and metrics and the optimizer, as
     # `fit` does, so that the loop's state exists before it is traced.
     model._symbolic_build(data_batch=(x[:batch_size], y[:batch_size]))
-    x_tensor, y_tensor = (
-        keras.ops.convert_to_tensor(x),
-        (keras.ops.convert_to_tensor(y)),
-    )
+    x_tensor = keras.ops.convert_to_tensor(x)
+    y_tensor = keras.ops.convert_to_tensor(y)
     run = _loops.make_loop(model, _batch_function(size, batch_size))
     chunk = math.ceil(steps / min(updates, steps))
     progress, logs = None, {}
