@@ -8,9 +8,10 @@ E_k(g) = sum_j c_j g^j of each level, computed exactly (60-digit `mpmath`
 arithmetic in a truncated number basis large enough for every order
 used), resummed by Pade approximants [L/M], which converge for this
 Stieltjes-type series where the series itself diverges for every g > 0.
-Each [L/M] uses L + M + 1 exact coefficients, far more information than
-10 float32 samples on [0, 0.05] hold (at g = 0.05 the terms c_j g^j grow
-from j = 3 on for E0 and from j = 2 on for E1). The reference is
+Each [L/M] uses L + M + 1 exact coefficients of the expansion at g = 0,
+where E is singular (at g = 0.05 the terms c_j g^j grow from j = 3 on for
+E0 and from j = 2 on for E1). `benchmarks/oscillator_stieltjes.py` asks
+the same question of the 10 samples themselves. The reference is
 `keras_pmm.datasets.anharmonic_oscillator_energies` (exact diagonalisation).
 
 Run:
