@@ -4,7 +4,6 @@ table.
 Timings themselves are never asserted here (speed belongs in benchmarks/).
 """
 
-import importlib.util
 import json
 import pathlib
 
@@ -122,11 +121,7 @@ def test_committed_results_match_the_readme():
 def test_export_bench_quick_run(data_dir, tmp_path, capsys):
     """One tiny export benchmark: pmm_mnist and the MLP to float32 TFLite,
     one Jacobi sweep count, 64 test images."""
-    spec = importlib.util.spec_from_file_location(
-        "export_bench", ROOT / "benchmarks" / "export_bench.py"
-    )
-    export_bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(export_bench)
+    export_bench = load_benchmark("export_bench")
     path = tmp_path / "export.json"
     argv = ["--quick", "--presets", "pmm_mnist", "--formats", "float32"]
     argv += ["--limit", "64", "--data-dir", data_dir, "--json", str(path)]

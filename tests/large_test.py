@@ -3,27 +3,16 @@
 Marked `large` (minutes, not seconds); deselect with `-m "not large"`.
 """
 
-import importlib.util
-import pathlib
-
 import keras
 import numpy as np
 import pytest
 
 from keras_pmm import models
-
-TUTORIAL = (
-    pathlib.Path(__file__).resolve().parents[1]
-    / "tutorials"
-    / "mnist_image_pmm.py"
-)
+from tests.test_case import load_script
 
 
 def load_tutorial():
-    spec = importlib.util.spec_from_file_location("mnist_image_pmm", TUTORIAL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("tutorials/mnist_image_pmm.py")
 
 
 @pytest.mark.large

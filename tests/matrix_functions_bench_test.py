@@ -4,7 +4,6 @@ Figures are not asserted beyond sanity (the full run's figures are in
 benchmarks/results/matrix_functions.json).
 """
 
-import importlib.util
 import json
 import pathlib
 
@@ -62,11 +61,7 @@ def test_readme_table_is_the_committed_results():
     import pathlib
 
     root = pathlib.Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location(
-        "matrix_functions_bench", root / "benchmarks" / "matrix_functions.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("matrix_functions")
     readme = (root / "README.md").read_text()
     start = readme.index("<!-- matrix-table:start")
     section = readme[readme.index("\n", start) + 1 :]

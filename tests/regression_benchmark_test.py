@@ -5,7 +5,6 @@ Timings and the full run's accuracy are never asserted here (the committed
 JSON records them).
 """
 
-import importlib.util
 import json
 import math
 import pathlib
@@ -13,17 +12,15 @@ import pathlib
 import numpy as np
 import pytest
 
+from tests.test_case import load_script
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "regression" / "run.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
     """The script as a module (benchmarks/ is no package)."""
-    spec = importlib.util.spec_from_file_location("regression_run", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/regression/run.py")
 
 
 @pytest.fixture(scope="module")

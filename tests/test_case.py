@@ -318,11 +318,16 @@ def policy_scope(policy):
         keras.config.set_dtype_policy(previous)
 
 
-def load_benchmark(name):
-    """The script benchmarks/NAME.py as a module (benchmarks/ is no package)."""
-    spec = importlib.util.spec_from_file_location(
-        name, ROOT / "benchmarks" / f"{name}.py"
-    )
+def load_script(path):
+    """The script at `path` (relative to the repository root) as a module:
+    benchmarks/ and tutorials/ are no packages."""
+    path = ROOT / path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_benchmark(name):
+    """The script benchmarks/NAME.py as a module."""
+    return load_script(f"benchmarks/{name}.py")
