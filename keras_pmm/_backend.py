@@ -2,7 +2,8 @@
 
 Everything else in keras-pmm uses `keras.ops` only. The helpers here answer
 questions that `keras.ops` cannot: whether a tensor holds concrete values
-(so that data-dependent input checks can run) or is being traced.
+(so that data-dependent input checks can run) or is being traced; and they
+build complex tensors without TensorFlow's complex-to-real cast warnings.
 """
 
 import keras
@@ -50,6 +51,34 @@ def to_tensor(x):
         if isinstance(x, tf.Variable):
             return tf.convert_to_tensor(x)
     return keras.ops.convert_to_tensor(x)
+
+
+def complex_from_parts(real, imag=None):
+    """real + i imag for real tensors of one dtype (imag None: 0).
+
+    complex128 for float64 parts, complex64 otherwise (float16 and bfloat16
+    parts are widened to float32). `keras.ops.view_as_complex` returns
+    complex64 for any parts, so complex128 is built from elementwise
+    complex128 arithmetic. On TensorFlow it is `tf.complex`: `keras.ops`
+    builds complex numbers from real-to-complex casts there, and the gradient
+    of each such cast, a complex-to-real cast, logs "You are casting an input
+    of type complex64 to an incompatible dtype float32" whenever a training
+    step is traced (harmless, as the cotangent's real part is the gradient,
+    but alarming); `tf.complex` has its own gradient and logs nothing.
+    """
+    ops = keras.ops
+    wide = keras.backend.standardize_dtype(real.dtype) == "float64"
+    part = "float64" if wide else "float32"
+    real = ops.cast(real, part)
+    imag = ops.zeros_like(real) if imag is None else ops.cast(imag, part)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.complex(real, imag)
+    if not wide:
+        return ops.view_as_complex(ops.stack([real, imag], axis=-1))
+    unit = ops.convert_to_tensor(np.complex128(1j), dtype="complex128")
+    return ops.cast(real, "complex128") + ops.cast(imag, "complex128") * unit
 
 
 # The last LAPACK result of the JAX trace being built (see `sequenced`).

@@ -15,6 +15,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pmm._backend import complex_from_parts
+
 _WIDE = ("float64", "complex128")
 
 
@@ -59,14 +61,6 @@ def machine_epsilon(dtype):
     if dtype == "bfloat16":
         return 2.0**-7
     return float(np.finfo(dtype).eps)
-
-
-def complex_from_parts(real, imag):
-    """real + i imag: complex128 for float64 parts, complex64 otherwise."""
-    if dtype_of(real) != "float64":
-        return ops.view_as_complex(ops.stack([real, imag], axis=-1))
-    unit = ops.convert_to_tensor(np.complex128(1j), dtype="complex128")
-    return ops.cast(real, "complex128") + ops.cast(imag, "complex128") * unit
 
 
 def _is_wide(*tensors):

@@ -76,7 +76,7 @@ def _with_perturbation_gradient(
     )
     inverse_gaps = _broadened_inverse_gaps(eigenvalues, broadening)
     if is_complex(coupling):
-        inverse_gaps = ops.cast(inverse_gaps, coupling.dtype)
+        inverse_gaps = _backend.complex_from_parts(inverse_gaps)
     return (
         eigenvalues + first_order_values,
         eigenvectors + _precision.matmul(eigenvectors, inverse_gaps * coupling),

@@ -175,5 +175,5 @@ def unit_scaled(h):
     scale = ops.max(magnitude, axis=(-2, -1), keepdims=True)
     scale = ops.where(scale > 0, scale, ops.ones_like(scale))
     root = ops.power(ops.cast(2.0, scale.dtype), ops.floor(ops.log2(scale) / 2))
-    divisor = ops.cast(root, h.dtype) if is_complex(h) else root
+    divisor = complex_from_parts(root) if is_complex(h) else root
     return h / divisor / divisor, root

@@ -9,6 +9,8 @@ from keras import ops
 from keras_pmm import _precision
 from keras_pmm import layers
 from keras_pmm import linalg
+from keras_pmm import models
+from tests.test_case import gradient
 from tests.test_case import random_hermitian
 from tests.test_case import to_numpy
 
@@ -110,3 +112,61 @@ def test_float64_regressor_predicts_float64():
     model = models.PMMRegressor(n=1, r=1, dtype="float64")
     predictions = model.predict(np.ones((2, 1)), verbose=0)
     assert predictions.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "part, expected",
+    [
+        ("float16", "complex64"),
+        ("float32", "complex64"),
+        ("float64", "complex128"),
+    ],
+)
+def test_complex_from_parts_values_dtypes_and_gradient(part, expected):
+    """real + i imag, its dtype from the parts' width, and the gradient of
+    |z|^2 = a^2 + b^2: (2 a, 2 b); imag None means 0."""
+    a = np.array([[1.5, -2.0], [0.25, 3.0]], part)
+    b = np.array([[0.5, 1.0], [-4.0, 0.0]], part)
+    z = _precision.complex_from_parts(ops.convert_to_tensor(a), b)
+    assert keras.backend.standardize_dtype(z.dtype) == expected
+    np.testing.assert_array_equal(to_numpy(z), a + 1j * b)
+    real_only = _precision.complex_from_parts(ops.convert_to_tensor(a))
+    np.testing.assert_array_equal(to_numpy(real_only), a.astype(expected))
+    if part == "float16":
+        return  # gradients of half-precision inputs: not a supported path
+
+    def squared_modulus(t):
+        z = _precision.complex_from_parts(t[0], t[1])
+        return ops.real(z * ops.conj(z))
+
+    grad = gradient(squared_modulus, np.stack([a, b]))
+    np.testing.assert_allclose(grad, 2 * np.stack([a, b]), rtol=1e-6)
+
+
+def test_training_a_complex_pmm_logs_no_complex_to_real_casts():
+    """`keras.ops` builds complex numbers from casts on TensorFlow, whose
+    gradients log "You are casting an input of type complex64 to an
+    incompatible dtype float32" at every traced step; keras-pmm builds them
+    without casts on every backend, so nothing of the kind is logged."""
+    import logging
+
+    records = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    handler = Collect()
+    loggers = [logging.getLogger(), logging.getLogger("tensorflow")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        keras.utils.set_random_seed(0)
+        x = np.random.default_rng(0).uniform(size=(16, 2)).astype("float32")
+        model = models.PMMRegressor(n=4, r=2, field="complex")
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(x, x[:, :1] ** 2, epochs=1, batch_size=8, verbose=0)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    assert not [r for r in records if "casting an input of type" in r]
