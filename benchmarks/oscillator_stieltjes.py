@@ -5,9 +5,11 @@ H(g) = a^dag a + g (a^dag + a)^4 for g in [0, 0.05] to extrapolate them to
 g = 0.5 within 1%. `benchmarks/oscillator_pade.py` shows that exact
 perturbation theory falls short; this script asks what the 10 samples
 themselves allow, with the strongest structural prior this oscillator
-has: (E(g) - E(0)) / g is a Stieltjes function of g (Loeffel, Martin,
-Simon and Wightman, Phys. Lett. B 30, 656 (1969); Simon, Ann. Phys. 58,
-76 (1970)),
+has: (E(g) - E(0)) / g is a Stieltjes function of g (for the ground
+state: Loeffel, Martin, Simon and Wightman, Phys. Lett. B 30, 656 (1969);
+see also Simon, Ann. Phys. 58, 76 (1970); the script uses the same form
+for the first excited level, and the fit's error there says how well it
+holds),
 
     E(g) = E(0) + g * integral dmu(t) / (1 + g t),   mu >= 0.
 
