@@ -107,3 +107,74 @@ def test_console_script_and_package_data_are_declared():
     assert project["project"]["scripts"] == {"keras-pmm": "keras_pmm.cli:main"}
     data = project["tool"]["setuptools"]["package-data"]["keras_pmm.zoo"]
     assert "presets/*/*.h5" in data and "samples/*.png" in data
+
+
+# Top-level source folders and the package each is installed as
+# (`[tool.setuptools.package-dir]`).
+SOURCE_PACKAGES = {
+    "keras_pmm": "keras_pmm",
+    "zoo": "keras_pmm.zoo",
+    "uq": "keras_pmm.uq",
+}
+
+
+def _source_folders():
+    """{package name: folder} of every source folder holding a `.py` file."""
+    folders = {}
+    for top, package in SOURCE_PACKAGES.items():
+        for source in sorted((ROOT / top).rglob("*.py")):
+            folder = source.parent
+            if "__pycache__" in folder.parts:
+                continue
+            parts = folder.relative_to(ROOT / top).parts
+            folders[".".join((package, *parts))] = folder
+    return folders
+
+
+def test_every_source_folder_is_a_declared_package():
+    """A folder missing from `packages` is missing from the wheel (issue 31:
+    `keras_pmm.training` was), though an editable install still finds it."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
+        "setuptools"
+    ]
+    folders = _source_folders()
+    assert [
+        n for n, f in folders.items() if not (f / "__init__.py").is_file()
+    ] == []
+    assert sorted(setuptools["packages"]) == sorted(folders)
+    assert setuptools["package-dir"] == {
+        package: top for top, package in SOURCE_PACKAGES.items()
+    }
+
+
+def test_every_data_file_is_declared_package_data():
+    """Files beside the modules (preset weights, configs, cards, samples) ship
+    only when a `package-data` pattern names them."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"][
+        "setuptools"
+    ]
+    unmatched = []
+    for package, folder in _source_folders().items():
+        patterns = setuptools.get("package-data", {}).get(package, [])
+        for path in sorted(folder.iterdir()):
+            if path.is_dir():
+                files = [p for p in path.rglob("*") if p.is_file()]
+            elif path.suffix != ".py":
+                files = [path]
+            else:
+                continue
+            for file in files:
+                relative = file.relative_to(folder)
+                if (
+                    relative.parts[0] == "__pycache__"
+                    or any(part.startswith(".") for part in relative.parts)
+                    or (file.parent / "__init__.py").is_file()
+                ):
+                    continue
+                if not any(
+                    len(relative.parts) == len(pattern.split("/"))
+                    and relative.match(pattern)
+                    for pattern in patterns
+                ):
+                    unmatched.append(str(file.relative_to(ROOT)))
+    assert unmatched == []
