@@ -21,19 +21,66 @@ def _draws(model, x, batch_size):
     return None
 
 
-def _is_classifier(model):
+KINDS = ("classification", "regression")
+
+
+def _declared_kind(model):
+    """The task a model declares (a `DeepEnsemble`'s task, "classification"
+    for a model with `num_classes`), or None."""
     from keras_pmm.uq.ensemble import DeepEnsemble
 
     if isinstance(model, DeepEnsemble):
-        return model.task == "classification"
-    return getattr(model, "num_classes", None) is not None
+        return model.task
+    if getattr(model, "num_classes", None) is not None:
+        return "classification"
+    return None
 
 
-def predict_with_uncertainty(model, x, conformal=None, batch_size=256):
-    """Predictions of any keras_pmm model with their uncertainty, as a dict.
+def _looks_like_probabilities(prediction):
+    """Whether a prediction holds class probabilities: a finite array of
+    rank >= 2 with >= 2 entries on its last axis, all >= 0, every row
+    summing to 1 (within float32 rounding)."""
+    if isinstance(prediction, (dict, list, tuple)):
+        return False
+    try:
+        _checks.probabilities(prediction)
+    except ValueError:
+        return False
+    return True
 
-    Classification (a model with `num_classes`, or a classification
-    `DeepEnsemble`):
+
+def _kind(model, kind, prediction):
+    declared = _declared_kind(model)
+    if kind is None:
+        if declared is not None:
+            return declared
+        if _looks_like_probabilities(prediction()):
+            return "classification"
+        return "regression"
+    if kind not in KINDS:
+        raise ValueError(
+            f"`kind` must be one of {KINDS} or None. Received: {kind!r}"
+        )
+    if declared is not None and kind != declared:
+        raise ValueError(
+            f"`kind={kind!r}` but `model` ({type(model).__name__}) is a "
+            f"{declared} model: leave `kind` as None for it."
+        )
+    return kind
+
+
+def predict_with_uncertainty(
+    model, x, conformal=None, batch_size=256, kind=None
+):
+    """Predictions of any Keras model with their uncertainty, as a dict.
+
+    The task is the model's own (a `DeepEnsemble`'s `task`; classification
+    for a model with `num_classes`), else `kind`, else read from the
+    output: class probabilities (non-negative rows summing to 1 on the last
+    axis, e.g. a `keras.Sequential` ending in a softmax) make it a
+    classifier, anything else (logits too) a regressor.
+
+    Classification:
         `"mean"`: (batch, num_classes) predictive probabilities, what
             `model.predict` returns; for a Bayesian model the mean over its
             `num_samples` posterior draws, for an ensemble over its members.
@@ -57,17 +104,22 @@ def predict_with_uncertainty(model, x, conformal=None, batch_size=256):
         `"interval"`: `(lower, upper)` arrays shaped like `"mean"`, when a
             calibrated `SplitConformalRegressor` is passed.
     Keys that a model kind does not define are absent: a plain
-    `ImagePMMClassifier` has `"mean"` and `"total"` (no model disagreement
-    to measure), a plain `PMMRegressor` only `"mean"` (and `"interval"`).
+    `ImagePMMClassifier` (or any other single classifier) has `"mean"` and
+    `"total"` (no model disagreement to measure), a plain `PMMRegressor`
+    (or any other regressor) only `"mean"` (and `"interval"`).
 
     Args:
-        model: a keras_pmm model, `DeepEnsemble` or
-            `BayesianImagePMMClassifier`.
+        model: any Keras model with `predict` (a keras_pmm model, a
+            `DeepEnsemble`, a `BayesianImagePMMClassifier`, your own).
         x: inputs as for `model.predict` (a numpy array).
         conformal: an optional calibrated `SplitConformalClassifier`
             (classification) or `SplitConformalRegressor` (regression);
             its own `model` is not used, `model`'s predictions are.
         batch_size: batch size of the predictions.
+        kind: `"classification"`, `"regression"` or None (the model's own
+            task, else read from its output). Say `"classification"` for a
+            classifier whose output should be probabilities: then output
+            that is not (logits, say) is an error instead of a regression.
 
     Returns:
         dict of numpy arrays (float64 uncertainties).
@@ -75,8 +127,10 @@ def predict_with_uncertainty(model, x, conformal=None, batch_size=256):
     Raises:
         TypeError: `model` has no `predict`, or `conformal` is not one of
             the two conformal predictors.
-        ValueError: a conformal predictor of the other task, or one not yet
-            calibrated.
+        ValueError: an unknown `kind` or one that contradicts the model's
+            own task; `kind="classification"` with output that is not class
+            probabilities; a conformal predictor of the other task, or one
+            not yet calibrated.
 
     Example:
 
@@ -106,7 +160,21 @@ def predict_with_uncertainty(model, x, conformal=None, batch_size=256):
             "`conformal` must be a calibrated SplitConformalClassifier or "
             f"SplitConformalRegressor. Received: {type(conformal).__name__}"
         )
-    classifier = _is_classifier(model)
+    if conformal is not None and conformal.quantile is None:
+        raise ValueError(
+            "`conformal` is not calibrated: call its `calibrate(x, y)` on "
+            "held-out data first."
+        )
+    predictions = []
+
+    def prediction():
+        if not predictions:
+            predictions.append(
+                model.predict(x, batch_size=batch_size, verbose=0)
+            )
+        return predictions[0]
+
+    classifier = _kind(model, kind, prediction) == "classification"
     if conformal is not None and classifier != isinstance(
         conformal, SplitConformalClassifier
     ):
@@ -116,23 +184,15 @@ def predict_with_uncertainty(model, x, conformal=None, batch_size=256):
             f"{type(conformal).__name__}: use SplitConformalClassifier for "
             "classifiers and SplitConformalRegressor for regressors."
         )
-    if conformal is not None and conformal.quantile is None:
-        raise ValueError(
-            "`conformal` is not calibrated: call its `calibrate(x, y)` on "
-            "held-out data first."
-        )
     if classifier:
-        return _classification(model, x, conformal, batch_size)
-    return _regression(model, x, conformal, batch_size)
+        return _classification(model, x, conformal, batch_size, prediction)
+    return _regression(model, x, conformal, batch_size, prediction)
 
 
-def _classification(model, x, conformal, batch_size):
+def _classification(model, x, conformal, batch_size, prediction):
     draws = _draws(model, x, batch_size)
     if draws is None:
-        mean = _checks.probabilities(
-            model.predict(x, batch_size=batch_size, verbose=0),
-            name="model.predict(x)",
-        )
+        mean = _checks.probabilities(prediction(), name="model.predict(x)")
         result = {"mean": mean, "total": predictive_entropy(mean)}
     else:
         mean = draws.mean(axis=0)
@@ -149,12 +209,12 @@ def _classification(model, x, conformal, batch_size):
     return result
 
 
-def _regression(model, x, conformal, batch_size):
+def _regression(model, x, conformal, batch_size, prediction):
     from keras import ops
 
     from keras_pmm.uq.losses import gaussian_parameters
 
-    prediction = model.predict(x, batch_size=batch_size, verbose=0)
+    prediction = prediction()
     if isinstance(prediction, dict):
         mean = np.asarray(prediction["mean"], "float64")
         members = _draws(model, x, batch_size)

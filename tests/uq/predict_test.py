@@ -116,3 +116,52 @@ def test_errors_are_clear():
                 [0, 1], np.eye(2)
             ),
         )
+
+
+def _sequential(units, activation=None):
+    import keras
+
+    return keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(units, activation=activation)]
+    )
+
+
+def test_any_keras_softmax_classifier_is_read_as_a_classifier():
+    model = _sequential(4, "softmax")
+    result = predict_with_uncertainty(model, X)
+    assert sorted(result) == ["mean", "total"]
+    np.testing.assert_allclose(
+        result["mean"], model.predict(X, verbose=0), atol=1e-6
+    )
+    np.testing.assert_allclose(
+        result["total"], predictive_entropy(result["mean"]), atol=1e-9
+    )
+    conformal = SplitConformalClassifier(model, alpha=0.2).calibrate(X, Y_CLASS)
+    with_sets = predict_with_uncertainty(model, X, conformal)
+    np.testing.assert_array_equal(with_sets["set"], conformal.predict_set(X))
+    # Asked for, the same model's output is a regression's mean.
+    assert sorted(predict_with_uncertainty(model, X, kind="regression")) == [
+        "mean"
+    ]
+
+
+def test_kind_of_a_model_without_probabilities():
+    logits = _sequential(4)
+    assert sorted(predict_with_uncertainty(logits, X)) == ["mean"]
+    with pytest.raises(ValueError, match="logits"):
+        predict_with_uncertainty(logits, X, kind="classification")
+    with pytest.raises(ValueError, match="SplitConformalClassifier"):
+        predict_with_uncertainty(
+            logits,
+            X,
+            SplitConformalRegressor(None).calibrate_from_predictions(
+                [0.0], [0.0]
+            ),
+            kind="classification",
+        )
+    with pytest.raises(ValueError, match="kind"):
+        predict_with_uncertainty(logits, X, kind="probabilities")
+    with pytest.raises(ValueError, match="a classification model"):
+        predict_with_uncertainty(
+            PMMClassifier(num_classes=2, n=4), X, kind="regression"
+        )
