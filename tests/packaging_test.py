@@ -178,3 +178,132 @@ def test_every_data_file_is_declared_package_data():
                 ):
                     unmatched.append(str(file.relative_to(ROOT)))
     assert unmatched == []
+
+
+def _run_without(modules, code, tmp_path, keras_backend=None, keras_json=None):
+    """Runs `code` in a fresh Python where `modules` cannot be imported (as
+    if not installed), with `KERAS_HOME` in `tmp_path`."""
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    if keras_json is not None:
+        (home / "keras.json").write_text(keras_json)
+    environment = {**os.environ, "KERAS_HOME": str(home)}
+    environment.pop("KERAS_BACKEND", None)
+    if keras_backend is not None:
+        environment["KERAS_BACKEND"] = keras_backend
+    prelude = "".join(f"sys.modules[{m!r}] = None\n" for m in modules)
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys\n{prelude}{code}"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+
+LOAD_AND_REPORT = """
+import keras_pmm
+try:
+    keras_pmm.zoo.load("pmm_mnist")
+except ModuleNotFoundError as error:
+    assert isinstance(error, keras_pmm.BackendNotInstalledError), error
+    print(error.name)
+    print(error)
+    print(sorted(m for m in sys.modules if m in ("tensorflow", "jax", "torch")
+                 and sys.modules[m] is not None))
+"""
+
+
+@pytest.mark.parametrize(
+    "missing, keras_backend, keras_json, expected",
+    [
+        pytest.param(
+            ["tensorflow"],
+            None,
+            None,
+            [
+                "KERAS_BACKEND is unset, so Keras starts TensorFlow, its "
+                "default, but TensorFlow is not installed",
+                "set KERAS_BACKEND=jax or KERAS_BACKEND=torch (installed)",
+                "pip install 'keras-pmm[tensorflow]'",
+            ],
+            id="unset-defaults-to-tensorflow",
+        ),
+        pytest.param(
+            ["torch", "tensorflow"],
+            None,
+            '{"backend": "torch"}',
+            [
+                'Keras\'s backend is "torch" (set in ',
+                "keras.json), but PyTorch is not installed",
+                "set KERAS_BACKEND=jax (installed)",
+                "pip install 'keras-pmm[torch]'",
+            ],
+            id="keras-json",
+        ),
+        pytest.param(
+            ["jax"],
+            "jax",
+            None,
+            [
+                "KERAS_BACKEND=jax, but JAX is not installed",
+                "KERAS_BACKEND=tensorflow or KERAS_BACKEND=torch (installed)",
+                "pip install 'keras-pmm[jax]'",
+            ],
+            id="environment",
+        ),
+        pytest.param(
+            ["tensorflow", "jax", "torch"],
+            None,
+            None,
+            [
+                "TensorFlow is not installed, nor any other Keras backend",
+                "pip install 'keras-pmm[tensorflow]' (or [jax], [torch]",
+            ],
+            id="no-backend",
+        ),
+    ],
+)
+def test_missing_backend_is_named_in_one_line(
+    tmp_path, missing, keras_backend, keras_json, expected
+):
+    """Issue 31: with one backend installed and KERAS_BACKEND unset,
+    `zoo.load` ended in a 25-frame traceback from inside TensorFlow."""
+    result = _run_without(
+        missing, LOAD_AND_REPORT, tmp_path, keras_backend, keras_json
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    name, message, imported = result.stdout.strip().splitlines()
+    assert name == (keras_backend or missing[0])
+    for part in expected:
+        assert part in message
+    assert message.endswith(".")
+    assert imported == "[]"  # found out without importing any backend
+
+
+def test_backend_chosen_after_the_error_starts_keras(tmp_path):
+    code = (
+        "import os, keras_pmm\n"
+        "try:\n"
+        "    import keras\n"
+        "except keras_pmm.BackendNotInstalledError:\n"
+        "    os.environ['KERAS_BACKEND'] = 'jax'\n"
+        "import keras\n"
+        "print(keras.backend.backend())\n"
+        "print(keras.saving.get_registered_object("
+        "'keras_pmm>PMMClassifier').__name__)\n"
+    )
+    result = _run_without(["tensorflow"], code, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["jax", "PMMClassifier"]
+
+
+def test_cli_names_the_missing_backend_in_one_line(tmp_path):
+    code = "from keras_pmm import cli\nsys.exit(cli.main(['zoo', 'list']))\n"
+    result = _run_without(["tensorflow"], code, tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-pmm: error:")
+    assert "keras-pmm[tensorflow]" in lines[0]
