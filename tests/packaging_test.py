@@ -3,8 +3,12 @@
 import importlib.metadata
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
+import sysconfig
+import zipfile
 
 import pytest
 import tomllib
@@ -307,3 +311,142 @@ def test_cli_names_the_missing_backend_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-pmm: error:")
     assert "keras-pmm[tensorflow]" in lines[0]
+
+
+def _readme_python_examples():
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+
+
+# Runs before the README's examples: the same calls on a tenth of MNIST, so
+# the test checks that they run, not how well they learn.
+README_PRELUDE = """
+import keras_pmm.datasets
+
+_load_mnist = keras_pmm.datasets.load_mnist
+
+
+def _small_mnist(*args, **kwargs):
+    (x_train, y_train), (x_test, y_test) = _load_mnist(*args, **kwargs)
+    return (x_train[:2048], y_train[:2048]), (x_test[:512], y_test[:512])
+
+
+keras_pmm.datasets.load_mnist = _small_mnist
+"""
+
+README_EPILOGUE = """
+import importlib, sys
+for name in ("keras_pmm", "keras_pmm.training", "keras_pmm.zoo",
+             "keras_pmm.uq", "keras_pmm.export", "keras_pmm.datasets"):
+    print("module", name, importlib.import_module(name).__file__)
+"""
+
+
+@pytest.mark.large
+def test_wheel_installs_and_runs_the_readme_examples(tmp_path, data_dir):
+    """Issue 31: a plain (non-editable) install lacked `keras_pmm.training`.
+
+    Builds the wheel from a copy of the sources, checks that it holds every
+    module and data file, installs it into a fresh virtual environment that
+    sees this one's packages (Keras and the backends are not reinstalled)
+    but not its editable keras-pmm, and runs the README's Python examples
+    and the CLI from outside the source tree.
+    """
+    source = tmp_path / "source"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("keras_pmm", "zoo", "uq"):
+        shutil.copytree(ROOT / name, source / name, ignore=ignore)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index"]
+        + ["--no-build-isolation", "--quiet", "-w", dist, source],
+        check=True,
+        timeout=600,
+    )
+    (wheel,) = dist.glob("keras_pmm-*.whl")
+
+    # Every module and data file of the source folders is in the wheel.
+    with zipfile.ZipFile(wheel) as archive:
+        in_wheel = set(archive.namelist())
+    expected = set()
+    for top, package in SOURCE_PACKAGES.items():
+        for file in (ROOT / top).rglob("*"):
+            relative = file.relative_to(ROOT / top)
+            if file.is_file() and "__pycache__" not in relative.parts:
+                prefix = package.replace(".", "/")
+                expected.add(f"{prefix}/{relative.as_posix()}")
+    assert sorted(expected - in_wheel) == []
+
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", venv], check=True
+    )
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [
+            python,
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('purelib'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # A plain path line: this environment's packages become importable, but
+    # its `.pth` hooks (the editable keras-pmm's finder) do not run.
+    paths = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
+    (pathlib.Path(site) / "parent_environment.pth").write_text(
+        "\n".join(sorted(paths)) + "\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install"]
+        + ["--no-deps", "--no-index", "--quiet", wheel],
+        check=True,
+        timeout=600,
+    )
+
+    work = tmp_path / "work"
+    work.mkdir()
+    environment = {**os.environ, "KERAS_PMM_DATA_DIR": str(data_dir)}
+    environment.pop("PYTHONPATH", None)
+    script = work / "readme_examples.py"
+    script.write_text(
+        "\n".join([README_PRELUDE, *_readme_python_examples(), README_EPILOGUE])
+    )
+    result = subprocess.run(
+        [python, script],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=environment,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    modules = [line.split() for line in result.stdout.splitlines()]
+    modules = {m[1]: m[2] for m in modules if m[:1] == ["module"]}
+    assert len(modules) == 6
+    for name, file in modules.items():
+        assert file.startswith(site), (name, file)
+
+    keras_pmm_command = venv / "bin" / "keras-pmm"
+    sample = (
+        pathlib.Path(site)
+        / "keras_pmm/zoo/samples/fashion_mnist_test_0000_9.png"
+    )
+    for arguments, expected_text in [
+        (["zoo", "list"], "pmm_franke"),
+        (["predict", "pmm_fashion_mnist", sample], "Ankle boot"),
+        (["zoo", "evaluate", "pmm_franke"], "card: reproduced"),
+    ]:
+        result = subprocess.run(
+            [keras_pmm_command, *arguments],
+            capture_output=True,
+            text=True,
+            cwd=work,
+            env=environment,
+            timeout=600,
+        )
+        assert result.returncode == 0, (arguments, result.stderr[-4000:])
+        assert expected_text in result.stdout, (arguments, result.stdout)
