@@ -450,3 +450,14 @@ def test_wheel_installs_and_runs_the_readme_examples(tmp_path, data_dir):
         )
         assert result.returncode == 0, (arguments, result.stderr[-4000:])
         assert expected_text in result.stdout, (arguments, result.stdout)
+
+
+def test_readme_install_section_names_every_extra():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Install\n", 1)[1].split("\n## ", 1)[0]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for extra in project["optional-dependencies"]:
+        assert f"`{extra}`" in section, extra
+    assert 'pip install "keras-pmm[jax]"' in section
+    assert "pip install keras-pmm ai-edge-litert" in section
+    assert "KERAS_BACKEND" in section and "BackendNotInstalledError" in section
