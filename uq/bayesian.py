@@ -13,6 +13,24 @@ from keras_pmm.uq.variational import VariationalObservableReadout
 from keras_pmm.uq.variational import set_kl_weight
 
 INFERENCE_MODES = ("sample", "mean")
+# Constructor arguments of BayesianImagePMMClassifier that
+# ImagePMMClassifier does not take.
+_BAYESIAN_ARGUMENTS = (
+    "prior",
+    "projection_prior",
+    "posterior",
+    "rank",
+    "posterior_scale",
+    "kl_weight",
+    "num_samples",
+    "inference",
+    "seed",
+)
+
+
+def _relative_path(variable):
+    """A model variable's path without the model's name: "layer/weight"."""
+    return variable.path.split("/", 1)[-1]
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -34,9 +52,13 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
             on a backend; each backend has its own random stream); without
             one, new draws every call.
         `"mean"`: the posterior-mean network, deterministic; what export
-            uses (the model is then an `ImagePMMClassifier` in all but
-            name).
-    `predict_samples(x)` returns the S draws' probabilities themselves.
+            of the model itself uses (the model is then an
+            `ImagePMMClassifier` in all but name). It keeps no uncertainty
+            beyond its own entropy.
+    `predict_samples(x)` returns the S draws' probabilities themselves, and
+    `posterior_ensemble()` the S seeded draws as a `DeepEnsemble` of fixed
+    networks: export that to keep the Monte-Carlo predictive and its
+    mutual information in a deterministic graph (no random ops).
 
     Args:
         num_classes, **kwargs: as for `ImagePMMClassifier`.
@@ -198,6 +220,80 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
                 ops.convert_to_numpy(self._sample_probabilities(encodings))
             )
         return np.concatenate(outputs, axis=1)
+
+    def posterior_ensemble(self, num_samples=None):
+        """The seeded posterior draws as a `DeepEnsemble`, for export.
+
+        Member s is an `ImagePMMClassifier` whose class Hamiltonians and
+        decoders are posterior draw number s (the encoder and biases are
+        the model's own point estimates): with the default `num_samples`
+        its `predict` is this model's `inference="sample"` predictive, the
+        same S draws averaged. The ensemble is an ordinary deterministic
+        model: `keras_pmm.export` writes it with no random ops, and its
+        exported `outputs`, `entropy` and `mutual_information` are the
+        Monte-Carlo predictive, its entropy and the draws' disagreement.
+
+        Args:
+            num_samples: S, the number of draws (members), an int >= 1;
+                None for the model's `num_samples`.
+
+        Returns:
+            a classification `keras_pmm.uq.DeepEnsemble` of S members.
+
+        Raises:
+            ValueError: the model has no `seed` (its draws would change on
+                every call, so no fixed set of draws represents it), or
+                `num_samples` is not an int >= 1.
+
+        Example:
+
+        >>> from keras_pmm.uq.bayesian import BayesianImagePMMClassifier
+        >>> import numpy as np
+        >>> model = BayesianImagePMMClassifier(3, n=4, num_samples=2, seed=0)
+        >>> ensemble = model.posterior_ensemble()
+        >>> images = np.zeros((1, 28, 28), "uint8")
+        >>> bool(np.allclose(
+        ...     ensemble.predict(images, verbose=0),
+        ...     model.predict(images, verbose=0), atol=1e-5))
+        True
+        """
+        from keras_pmm.uq.ensemble import DeepEnsemble
+
+        if self.seed is None:
+            raise ValueError(
+                "posterior_ensemble needs a model with a `seed`: without one "
+                "its posterior draws change on every call. Received: "
+                "seed=None"
+            )
+        num_samples = _validation.check_positive_int(
+            self.num_samples if num_samples is None else num_samples,
+            "num_samples",
+        )
+        own = {_relative_path(v): v for v in self.variables}
+        config = {
+            key: value
+            for key, value in self.get_config().items()
+            if key not in _BAYESIAN_ARGUMENTS
+        }
+        members = []
+        for draw in range(num_samples):
+            member = ImagePMMClassifier.from_config(
+                {**config, "name": f"{self.name}_draw_{draw}"}
+            )
+            for variable in member.variables:
+                path = _relative_path(variable)
+                layer_name, weight_name = path.rsplit("/", 1)
+                layer = getattr(self, layer_name, None)
+                posteriors = getattr(layer, "posteriors", {})
+                if weight_name in posteriors:
+                    value = layer._sampled(weight_name, draw)
+                else:
+                    value = own[path]
+                variable.assign(ops.convert_to_numpy(value))
+            members.append(member)
+        return DeepEnsemble(
+            members, task="classification", name=f"{self.name}_draws"
+        )
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; with `kl_weight=None` the KL weight is first

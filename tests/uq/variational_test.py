@@ -7,6 +7,7 @@ import pytest
 from keras_pmm import uq
 from keras_pmm.layers import ClassHamiltonians
 from keras_pmm.models import ImagePMMClassifier
+from keras_pmm.uq.variational import variational_layers
 from tests.test_case import TestCase
 from tests.test_case import to_numpy
 
@@ -162,6 +163,34 @@ class TestBayesianImagePMMClassifier(TestCase):
             variable.assign(match[0])
         self.assert_allclose(plain(x[:3]), model(x[:3]), atol=1e-5)
         assert isinstance(model.hamiltonians, ClassHamiltonians)
+
+    def test_posterior_ensemble_is_the_seeded_predictive(self):
+        rng = np.random.default_rng(1)
+        x = rng.integers(0, 255, (5, 28, 28)).astype("uint8")
+        model = uq.BayesianImagePMMClassifier(
+            4,
+            n=4,
+            hamiltonian_size=3,
+            num_samples=3,
+            seed=5,
+            posterior="low_rank",
+            posterior_scale=0.3,
+        )
+        ensemble = model.posterior_ensemble()
+        assert isinstance(ensemble, uq.DeepEnsemble)
+        assert ensemble.num_members == 3
+        for member in ensemble.members:
+            assert type(member) is ImagePMMClassifier
+            assert not variational_layers(member)  # no random draws
+        # Its mean is the model's Monte-Carlo predictive over the same
+        # seeded draws, which disagree.
+        outputs = ensemble.serving_outputs(x)
+        self.assert_allclose(outputs["outputs"], model(x), atol=1e-5)
+        assert to_numpy(outputs["mutual_information"]).min() > 1e-4
+        with pytest.raises(ValueError, match="seed"):
+            uq.BayesianImagePMMClassifier(3, n=4).posterior_ensemble()
+        with pytest.raises(ValueError, match="num_samples"):
+            model.posterior_ensemble(num_samples=0)
 
     def test_bad_arguments_are_refused(self):
         with pytest.raises(ValueError, match="num_samples"):
