@@ -63,6 +63,25 @@ def machine_epsilon(dtype):
     return float(np.finfo(dtype).eps)
 
 
+def positive_or_one(x):
+    """`x` where it is positive, else 1: a divisor that is never 0.
+
+    The safe denominator of a quantity that is 0 for degenerate inputs (the
+    mass of a blank image, the norm of a blank block). It uses no floor
+    constant: a floor such as 1e-12 or 1e-24 is 0 once a graph stores its
+    constants in float16 (a float16 `.tflite`; float16's smallest positive
+    value is 6e-8), and 0 / 0 is NaN, whereas 0 and 1 are exact in every
+    float dtype and in int8 graphs' float parts.
+
+    Args:
+        x: real tensor, any float dtype.
+
+    Returns:
+        A tensor of `x`'s shape and dtype, positive everywhere.
+    """
+    return ops.where(x > 0, x, ops.ones_like(x))
+
+
 def _is_wide(*tensors):
     return any(dtype_of(t) in _WIDE for t in tensors)
 

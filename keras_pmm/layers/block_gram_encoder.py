@@ -133,12 +133,15 @@ class BlockGramEncoder(keras.layers.Layer):
         )
         if self.normalization != "none":
             axes = (1, 2, 3) if self.normalization == "image" else (2, 3)
-            # The floor inside the square root keeps both the value (0 / tiny)
-            # and the gradient (no 1 / sqrt(0)) of blank blocks finite.
+            # Blank blocks divide by 1, which keeps both the value (0 / 1)
+            # and the gradient (no 1 / sqrt(0)) finite in every dtype,
+            # float16 graphs included (see positive_or_one).
             squared_norms = ops.sum(
                 ops.square(blocks), axis=axes, keepdims=True
             )
-            blocks = blocks / ops.sqrt(ops.maximum(squared_norms, 1e-24))
+            blocks = blocks / ops.sqrt(
+                _precision.positive_or_one(squared_norms)
+            )
         blocks = ops.cast(blocks, self.compute_dtype)
         row_features = ops.einsum(
             "knh,zkhw->zknw", self.row_projections, blocks

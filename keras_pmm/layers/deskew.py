@@ -68,7 +68,11 @@ class Deskew(keras.layers.Layer):
         images = ops.reshape(ops.cast(inputs, working), (-1, height, width))
         rows = ops.reshape(ops.arange(height, dtype=working), (1, height, 1))
         columns = ops.reshape(ops.arange(width, dtype=working), (1, 1, width))
-        total = ops.maximum(ops.sum(images, axis=(1, 2), keepdims=True), 1e-12)
+        # Blank images (total 0) and images without vertical extent (row
+        # variance 0) divide by 1, not by a floor: see positive_or_one.
+        total = _precision.positive_or_one(
+            ops.sum(images, axis=(1, 2), keepdims=True)
+        )
         row_mean = ops.sum(images * rows, axis=(1, 2), keepdims=True) / total
         column_mean = (
             ops.sum(images * columns, axis=(1, 2), keepdims=True) / total
@@ -82,7 +86,7 @@ class Deskew(keras.layers.Layer):
             axis=(1, 2),
             keepdims=True,
         )
-        slant = covariance / ops.maximum(row_variance, 1e-12)
+        slant = covariance / _precision.positive_or_one(row_variance)
         # Where each output pixel reads, (batch, H, 1, W), against the input
         # columns k, (1, 1, W, 1): hat weights max(0, 1 - |k - source|).
         sources = ops.expand_dims(columns + slant * row_offsets, axis=2)

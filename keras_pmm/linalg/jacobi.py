@@ -30,6 +30,7 @@ from keras_pmm import _backend
 from keras_pmm import _validation
 from keras_pmm._precision import complex_from_parts
 from keras_pmm._precision import is_complex
+from keras_pmm._precision import positive_or_one
 from keras_pmm.linalg.hermitian import unit_scaled
 
 
@@ -127,15 +128,10 @@ def _rotation_parameters(a_re, a_im, p, q, size):
     gap = a_qq - a_pp
     sign = ops.where(gap >= 0, ops.ones_like(gap), -ops.ones_like(gap))
     denominator = ops.abs(gap) + ops.sqrt(gap * gap + 4 * radius * radius)
-    positive = denominator > 0
-    tangent = ops.where(
-        positive,
-        2
-        * radius
-        * sign
-        / ops.where(positive, denominator, ops.ones_like(gap)),
-        ops.zeros_like(gap),
-    )
+    # denominator = 0 only where radius is 0 (or its square underflows:
+    # radius < 1e-19 of the unit-scaled matrix), so tangent = 2 radius is 0
+    # to working precision there; dividing by 1 needs no floor constant.
+    tangent = 2 * radius * sign / positive_or_one(denominator)
     cosine = 1 / ops.sqrt(1 + tangent * tangent)
     sine = tangent * cosine
     return cosine, sine, phase
