@@ -2,7 +2,7 @@
 
 `keras_pmm.uq.metrics` computes the same figures on numpy arrays; these
 versions run inside a model's graph (SavedModel, TFLite: builtins `LOG`,
-`MAXIMUM`, `MUL`, `SUM` only).
+`GREATER`, `SELECT_V2`, `MAXIMUM`, `MUL`, `SUM` only).
 """
 
 from keras import ops

@@ -59,6 +59,8 @@ Example:
 
 import pathlib
 
+import numpy as np
+
 from keras_pmm import _registration
 from keras_pmm.export import _files
 from keras_pmm.export.tflite_ops import NotBuiltinError
@@ -159,18 +161,28 @@ def export_tflite(
       quantised on the fly (the PMM presets' kernels are below TFLite's
       1,024-element threshold, so the file barely changes);
     - `"int8"`: matrix products (`BATCH_MATMUL`, `FULLY_CONNECTED`,
-      convolutions) with int8 weights and activations calibrated on
-      `representative_data`; the Jacobi eigensolver, the read-out and the
-      softmax stay in float32, because the rotations' divisions and square
-      roots have no usable int8 kernels (TFLite's int8 `DIV` rejects the
-      zeros a converged rotation produces). Inputs and outputs stay float.
+      convolutions: the encoder's and the read-out's) with int8 weights and
+      activations calibrated on `representative_data`; everything else
+      stays float32: the whole Jacobi eigensolver loop (checked on every
+      export: no quantise op inside it), the read-out's other arithmetic and
+      the softmax, because the rotations' divisions and square roots have
+      no usable int8 kernels (TFLite's int8 `DIV` rejects the zeros a
+      converged rotation produces). Inputs keep `input_dtype`, outputs are
+      float32.
+
+    A quantised file is run once on probe inputs (blank, one-pixel, one-row
+    and saturated images for an image model, a zero input otherwise, and
+    calibration samples) and refused if it returns NaN or inf where the
+    Keras model does not.
 
     Args:
         model: Keras model, preset name or trained preset folder.
         path: the `.tflite` file to write.
         quantization: None, `"float16"`, `"dynamic_int8"` or `"int8"`.
-        representative_data: inputs for int8 calibration, shaped like the
-            model's inputs (a few hundred from the training split).
+        representative_data: inputs for int8 calibration (`"int8"` only),
+            shaped like the model's inputs, in their raw units (a few
+            hundred from the training split); integers 0..255 with
+            `input_dtype="uint8"`.
         input_dtype, class_names, sweeps, overwrite: as in
             `export_saved_model`.
 
@@ -179,22 +191,14 @@ def export_tflite(
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
-        ValueError: unknown `quantization`, or `"int8"` without
-            `representative_data`.
+        ValueError: unknown `quantization`, or calibration data missing
+            or unfit (see `export_model`).
         ExportError: a model the converter cannot lower to builtins (the
-            message names the ops and layers).
+            message names the ops and layers), or a quantised file that
+            returns NaN/inf on a probe input or quantises inside the
+            eigensolver loop.
         NotBuiltinError: a converted file with Flex/custom ops.
     """
-    if quantization not in QUANTIZATIONS:
-        raise ValueError(
-            f"`quantization` must be one of {QUANTIZATIONS}. Received: "
-            f"quantization={quantization!r}"
-        )
-    if quantization == "int8" and representative_data is None:
-        raise ValueError(
-            "quantization='int8' needs `representative_data`: a few hundred "
-            "inputs from the training split, to calibrate the int8 ranges."
-        )
     return export_model(
         model,
         path,
@@ -258,7 +262,30 @@ def export_model(
     sweeps=None,
     overwrite=False,
 ):
-    """`export_saved_model`, `export_tflite` or `export_onnx` by `format`."""
+    """`export_saved_model`, `export_tflite` or `export_onnx` by `format`.
+
+    The one function every writer, the CLI and the export worker call: it
+    checks every option before loading TensorFlow or the model.
+
+    Args:
+        format: `"saved_model"`, `"tflite"` or `"onnx"`.
+        quantization, representative_data: as in `export_tflite` (TFLite
+            only).
+        model, path, input_dtype, class_names, sweeps, overwrite: as in
+            `export_saved_model`.
+
+    Returns:
+        `pathlib.Path` of the file or folder written.
+
+    Raises:
+        ValueError: an unknown `format`, `input_dtype` or `quantization`;
+            quantisation outside TFLite; `"int8"` without
+            `representative_data`, or `representative_data` with another
+            quantisation; calibration data that are empty, not finite, not
+            numbers, shaped unlike the model's inputs, or (for
+            `input_dtype="uint8"`) not integers in 0..255.
+        FileExistsError, ExportError, NotBuiltinError: as in the writers.
+    """
     if format not in FORMATS:
         raise ValueError(
             f"`format` must be one of {FORMATS}. Received: format={format!r}"
@@ -268,8 +295,16 @@ def export_model(
             f"`input_dtype` must be one of {INPUT_DTYPES}. Received: "
             f"input_dtype={input_dtype!r}"
         )
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(
+            f"`quantization` must be one of {QUANTIZATIONS}. Received: "
+            f"quantization={quantization!r}"
+        )
     if format != "tflite" and quantization is not None:
         raise ValueError(f"Quantisation applies to TFLite only, not {format}.")
+    representative_data = _calibration_data(
+        representative_data, quantization, input_dtype
+    )
     path = _files.check_output(path, overwrite, SUFFIXES[format])
     if sweeps is not None:
         from keras_pmm import _validation
@@ -293,6 +328,45 @@ def export_model(
     model, options["class_names"] = _resolve(model, class_names)
     _tensorflow.export(model, path, format, representative_data, **options)
     return path
+
+
+def _calibration_data(data, quantization, input_dtype):
+    """`representative_data` checked and cast to `input_dtype` (int8
+    calibration feeds it to the graph's input), or None."""
+    if quantization != "int8":
+        if data is not None:
+            raise ValueError(
+                "`representative_data` calibrates quantization='int8' only. "
+                f"Received it with quantization={quantization!r}."
+            )
+        return None
+    if data is None:
+        raise ValueError(
+            "quantization='int8' needs `representative_data`: a few hundred "
+            "inputs from the training split, to calibrate the int8 ranges."
+        )
+    data = np.asarray(data)
+    if data.dtype.kind not in "biuf":
+        raise ValueError(
+            "`representative_data` must be real numbers. Received: dtype="
+            f"{data.dtype}"
+        )
+    if data.ndim < 2 or len(data) == 0:
+        raise ValueError(
+            "`representative_data` must be a non-empty batch of inputs, "
+            f"(samples, ...). Received: shape={data.shape}"
+        )
+    if not np.all(np.isfinite(data)):
+        raise ValueError("`representative_data` contains NaN or inf.")
+    if input_dtype == "uint8" and (
+        data.min() < 0 or data.max() > 255 or np.any(data != np.round(data))
+    ):
+        raise ValueError(
+            "With input_dtype='uint8', `representative_data` must be raw "
+            "pixels: integers 0..255. Received values in "
+            f"[{data.min()}, {data.max()}]."
+        )
+    return data.astype(input_dtype)
 
 
 def _resolve(model, class_names):

@@ -26,9 +26,10 @@ from keras_pmm.export import ExportError
 from keras_pmm.export import _files
 from keras_pmm.export import tflite_ops
 
-# Ops that int8 quantisation may make integer: the matrix products. The
-# Jacobi rotations (divisions, square roots, selects), the read-out and the
-# softmax stay float32.
+# Ops that int8 quantisation may make integer: the matrix products (the
+# encoders' and the read-outs'). Everything else stays float32: the Jacobi
+# loop (divisions, square roots, selects; checked by `check_float_loops`),
+# the read-outs' other arithmetic and the softmax.
 INT8_OPS = frozenset(
     {
         "BATCH_MATMUL",
@@ -242,7 +243,11 @@ def _float_ops(saved_model):
 
 
 def convert_tflite(saved_model, quantization=None, representative_data=None):
-    """Bytes of the `.tflite` converted from an inference SavedModel."""
+    """Bytes of the `.tflite` converted from an inference SavedModel.
+
+    `representative_data` (for `"int8"`) is in the SavedModel's input dtype
+    (`keras_pmm.export` casts it): the calibration feeds it to the graph.
+    """
     converter = _converter(saved_model)
     if quantization is not None:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -250,7 +255,7 @@ def convert_tflite(saved_model, quantization=None, representative_data=None):
         converter.target_spec.supported_types = [tf.float16]
     if quantization != "int8":
         return _convert(converter)
-    samples = np.asarray(representative_data, dtype="float32")
+    samples = np.asarray(representative_data)
 
     def representative_dataset():
         for sample in samples:
@@ -269,7 +274,92 @@ def convert_tflite(saved_model, quantization=None, representative_data=None):
             debug_options=options,
         )
     with _quiet():
-        return debugger.get_nondebug_quantized_model()
+        content = debugger.get_nondebug_quantized_model()
+    check_float_loops(content)
+    return content
+
+
+def check_float_loops(content):
+    """Raises `ExportError` if an int8 file quantises inside a loop.
+
+    The Jacobi eigensolver is the graph's only loop (`WHILE`, its body and
+    condition are subgraphs of their own); int8 quantisation must leave it
+    in float32 (no `QUANTIZE`/`DEQUANTIZE`, no integer-quantised tensors),
+    as `export_tflite` documents.
+    """
+    quantised = sorted(
+        {
+            f"{op} in {subgraph}"
+            for subgraph, ops in tflite_ops.read_subgraphs(content)[1:]
+            for op, dtype in ops
+            if op in ("QUANTIZE", "DEQUANTIZE") or dtype in ("INT8", "UINT8")
+        }
+    )
+    if quantised:
+        raise ExportError(
+            "int8 quantisation reached the Jacobi eigensolver's loop ("
+            + ", ".join(quantised)
+            + "); the loop must stay float32. Export with "
+            "quantization='float16' or 'dynamic_int8' instead."
+        )
+
+
+def probe_images(height, width):
+    """(4, height, width) float32: blank, one lit pixel, one lit row, and
+    a saturated image, in raw pixel values 0..255."""
+    probes = np.zeros((4, height, width), "float32")
+    probes[1, height // 2, width // 2] = 255
+    probes[2, height // 2, :] = 255
+    probes[3] = 255
+    return probes
+
+
+def probe_inputs(spec, representative_data=None):
+    """Inputs that a quantised file must handle like the Keras model: the
+    probe images for (batch, H, W) inputs, zeros otherwise, and up to 8
+    calibration samples."""
+    shape = tuple(spec.shape[1:])
+    if len(shape) == 2:
+        probes = probe_images(*shape)
+    else:
+        probes = np.zeros((1,) + shape, "float32")
+    if representative_data is not None:
+        probes = np.concatenate(
+            [probes, np.asarray(representative_data[:8], "float32")]
+        )
+    return probes.astype(spec.dtype.as_numpy_dtype)
+
+
+def check_finite_outputs(content, model, spec, representative_data=None):
+    """Raises `ExportError` where the converted file returns NaN or inf on
+    a probe input (`probe_inputs`) that the Keras model maps to finite
+    outputs: quantisation must not turn a floor or an epsilon into 0."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    probes = probe_inputs(spec, representative_data)
+    expected = {
+        name: np.asarray(value)
+        for name, value in serving_outputs(
+            model, tf.constant(probes, spec.dtype)
+        ).items()
+    }
+    interpreter = Interpreter(model_content=content)
+    runner = interpreter.get_signature_runner()
+    (input_name,) = runner.get_input_details()
+    outputs = runner(**{input_name: probes})
+    for name, value in expected.items():
+        value = value.reshape(len(probes), -1)
+        got = np.asarray(outputs[name]).reshape(len(probes), -1)
+        broken = np.isfinite(value).all(-1) & ~np.isfinite(got).all(-1)
+        if broken.any():
+            raise ExportError(
+                f"The converted model returns NaN or inf in {name!r} for "
+                f"probe inputs {np.flatnonzero(broken).tolist()} where the "
+                "Keras model's outputs are finite (probes: blank, one-pixel, "
+                "one-row and saturated images for an image model, else a "
+                "zero input; then calibration samples). A floor or epsilon "
+                "of the model does not survive this quantisation."
+            )
 
 
 def onnx_bytes(model, input_dtype="float32", sweeps=None, opset=17):
@@ -303,6 +393,15 @@ def export(
     if format != "saved_model":
         check_real(model, format)
     model = float32_model(model)
+    spec = input_spec(model, input_dtype)
+    if representative_data is not None and (
+        tuple(representative_data.shape[1:]) != tuple(spec.shape[1:])
+    ):
+        raise ValueError(
+            "`representative_data` must be shaped like the model's inputs, "
+            f"(samples,) + {tuple(spec.shape[1:])}. Received: shape="
+            f"{representative_data.shape}"
+        )
     if format == "saved_model":
         _files.write_folder(
             path,
@@ -321,6 +420,8 @@ def export(
                 saved_model, quantization, representative_data
             )
         tflite_ops.check_builtin_ops(content)
+        if quantization is not None:
+            check_finite_outputs(content, model, spec, representative_data)
         _files.write_file(path, content, class_names)
     else:
         content = onnx_bytes(model, input_dtype=input_dtype, sweeps=sweeps)

@@ -25,6 +25,20 @@ def _builtin_names():
     }
 
 
+def _operator_codes(model):
+    """The operator name of each operator code of a parsed model."""
+    names = _builtin_names()
+    codes = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        name = names.get(builtin, f"BUILTIN_{builtin}")
+        if name == "CUSTOM" and code.CustomCode():
+            name = code.CustomCode().decode()
+        codes.append(name)
+    return codes
+
+
 def layer_of(tensor_name):
     """The Keras layer name in a converted tensor name, or the name itself.
 
@@ -58,15 +72,7 @@ def read_ops(model_content):
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(bytearray(model_content), 0)
-    names = _builtin_names()
-    codes = []
-    for i in range(model.OperatorCodesLength()):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        name = names.get(builtin, f"BUILTIN_{builtin}")
-        if name == "CUSTOM" and code.CustomCode():
-            name = code.CustomCode().decode()
-        codes.append(name)
+    codes = _operator_codes(model)
     ops = []
     for g in range(model.SubgraphsLength()):
         subgraph = model.Subgraphs(g)
@@ -78,6 +84,44 @@ def read_ops(model_content):
                 tensor = raw.decode() if raw else ""
             ops.append((codes[op.OpcodeIndex()], tensor))
     return ops
+
+
+def read_subgraphs(model_content):
+    """The operators of each subgraph, with their output tensors' types.
+
+    Subgraph 0 is the model's main graph; a `WHILE` loop's condition and
+    body are subgraphs of their own (the Jacobi eigensolver's loop).
+
+    Args:
+        model_content: the `.tflite` file's bytes.
+
+    Returns:
+        list of `(subgraph_name, [(op_name, output_type), ...])` in file
+        order, op names as in `read_ops` and output types as LiteRT's
+        `TensorType` names (`"FLOAT32"`, `"INT8"`; `""` for an operator
+        without outputs).
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(bytearray(model_content), 0)
+    codes = _operator_codes(model)
+    types = {
+        value: name
+        for name, value in vars(schema.TensorType).items()
+        if not name.startswith("_")
+    }
+    subgraphs = []
+    for g in range(model.SubgraphsLength()):
+        subgraph = model.Subgraphs(g)
+        ops = []
+        for o in range(subgraph.OperatorsLength()):
+            op = subgraph.Operators(o)
+            dtype = ""
+            if op.OutputsLength() and op.Outputs(0) >= 0:
+                dtype = types[subgraph.Tensors(op.Outputs(0)).Type()]
+            ops.append((codes[op.OpcodeIndex()], dtype))
+        subgraphs.append(((subgraph.Name() or b"").decode(), ops))
+    return subgraphs
 
 
 def check_builtin_ops(model_content):

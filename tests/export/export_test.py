@@ -2,7 +2,9 @@
 
 The models are exported once per module (in one TensorFlow subprocess under
 JAX and PyTorch, in process under TensorFlow) and each file is compared with
-the Keras model's own predictions on the running backend.
+the Keras model's own predictions on the running backend. The image cases
+include the inputs where numeric floors fail (blank, one-pixel, one-row and
+saturated images), in every quantisation mode.
 """
 
 import dataclasses
@@ -45,6 +47,22 @@ def _sequential_affine_model():
     )
 
 
+def edge_images(height, width):
+    """Blank, one lit pixel, one lit row, saturated: uint8 images on which
+    a floor or epsilon that a dtype cannot hold gives NaN (issue 31)."""
+    edges = np.zeros((4, height, width), "uint8")
+    edges[1, height // 2, width // 2] = 255
+    edges[2, height // 2, :] = 255
+    edges[3] = 255
+    return edges
+
+
+def images_and_edges(batch, height, width):
+    return np.concatenate(
+        [images(batch, height, width), edge_images(height, width)]
+    )
+
+
 def _adapted_regressor():
     """A regressor whose input and target scaling are far from identity."""
     case = BY_NAME["regressor_observable"]
@@ -60,6 +78,7 @@ class ExportCase:
     x: np.ndarray
     formats: tuple = ("saved_model", "tflite", "onnx")
     quantizations: tuple = ()  # TFLite quantisations to check as well
+    input_dtype: str = "float32"  # of every exported file
     atol: float = 1e-4
     eigensolves: int = 1  # input-dependent eigensolves (WHILE loops)
 
@@ -83,14 +102,15 @@ CASES = [
     ExportCase(
         "image_classifier_deskew",
         BY_NAME["image_classifier_deskew"].make,
-        images(8, 8, 8),
+        images_and_edges(8, 8, 8),
         quantizations=("float16", "dynamic_int8", "int8"),
     ),
     ExportCase(
-        "hybrid_classifier",
+        "hybrid_classifier",  # raw uint8 pixels in, int8 calibrated on them
         BY_NAME["hybrid_classifier"].make,
-        BY_NAME["hybrid_classifier"].x,
-        quantizations=("int8",),
+        images_and_edges(8, 8, 8),
+        quantizations=("float16", "int8"),
+        input_dtype="uint8",
     ),
     ExportCase(
         "image_classifier_mixed_float16",
@@ -155,7 +175,7 @@ def exported(tmp_path_factory):
             paths[format, quantization] = path
             options = dict(
                 quantization=quantization,
-                input_dtype="float32",
+                input_dtype=case.input_dtype,
                 class_names=None,
                 sweeps=None,
             )
@@ -192,8 +212,8 @@ def run_onnx(path, x):
     return session.run(["outputs"], {session.get_inputs()[0].name: x})[0]
 
 
-def run_file(format, path, x):
-    x = np.asarray(x, "float32")
+def run_file(format, path, x, dtype="float32"):
+    x = np.asarray(x, dtype)
     if format == "saved_model":
         return run_saved_model(path, x)
     if format == "onnx":
@@ -217,11 +237,12 @@ def _float32_cases():
 )
 def test_float32_export_matches_keras(exported, case, format):
     model, reference, paths = exported[case.name]
-    outputs = run_file(format, paths[format, None], case.x)
+    path = paths[format, None]
+    outputs = run_file(format, path, case.x, case.input_dtype)
     assert outputs.shape == reference.shape
     np.testing.assert_allclose(outputs, reference, atol=case.atol, rtol=1e-4)
     # One input of the batch alone gives the same result (dynamic batch).
-    single = run_file(format, paths[format, None], case.x[3:4])
+    single = run_file(format, path, case.x[3:4], case.input_dtype)
     np.testing.assert_allclose(single[0], reference[3], atol=case.atol)
 
 
@@ -233,14 +254,42 @@ def test_float32_export_matches_keras(exported, case, format):
 def test_quantized_tflite_agrees_with_keras(exported, case, quantization):
     _, reference, paths = exported[case.name]
     path = paths["tflite", quantization]
-    outputs = TFLiteModel(path).predict(case.x)
+    outputs = TFLiteModel(path).predict(case.x.astype(case.input_dtype))
     assert outputs.shape == reference.shape
+    assert np.isfinite(reference).all()
+    assert np.isfinite(outputs).all()  # blank and one-row images included
     np.testing.assert_allclose(outputs.sum(-1), 1.0, atol=1e-3)
     tolerance = {"float16": 5e-3, "dynamic_int8": 1e-4, "int8": 0.1}
     assert np.abs(outputs - reference).max() < tolerance[quantization]
     if quantization == "int8":  # matrix products in int8, the rest float
         ops = {op for op, _ in tflite_ops.read_ops(path.read_bytes())}
         assert {"QUANTIZE", "DEQUANTIZE"} <= ops
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if "int8" in c.quantizations],
+    ids=lambda c: c.name,
+)
+def test_int8_quantizes_matrix_products_only_and_no_jacobi_loop_op(
+    exported, case
+):
+    """What export_tflite and the README promise: int8 matrix products, the
+    Jacobi loop (the WHILE's condition and body subgraphs) all float32."""
+    path = exported[case.name][2]["tflite", "int8"]
+    (main, main_ops), *loops = tflite_ops.read_subgraphs(path.read_bytes())
+    assert main == "main" and len(loops) == 2 * case.eigensolves
+    int8_ops = {op for op, dtype in main_ops if dtype == "INT8"}
+    assert {"QUANTIZE", "BATCH_MATMUL"} <= int8_ops
+    assert int8_ops <= {"QUANTIZE", "BATCH_MATMUL", "FULLY_CONNECTED"} | {
+        "CONV_2D",
+        "MAX_POOL_2D",
+    }
+    for name, ops in loops:
+        assert ops, name
+        assert not {op for op, _ in ops} & {"QUANTIZE", "DEQUANTIZE"}, name
+        quantised = {dtype for _, dtype in ops} & {"INT8", "UINT8", "INT16"}
+        assert not quantised, name
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -287,20 +336,30 @@ def test_cases_cover_every_public_layer_and_model_class(exported):
     assert set(models.__all__) - bases <= covered
 
 
-def test_uint8_input_matches_float_input(tmp_path):
-    keras.utils.set_random_seed(0)
-    case = BY_NAME["image_classifier"]
-    model = case.make()
-    path = export.export_tflite(
-        model, tmp_path / "m.tflite", input_dtype="uint8"
-    )
-    runner = TFLiteModel(path)
-    assert runner.input_dtype == np.uint8
-    np.testing.assert_allclose(
-        runner.predict(case.x),
-        model.predict(case.x, verbose=0),
-        atol=1e-4,
-    )
+def test_uint8_input_files_take_raw_pixels(exported):
+    """The hybrid case's files (input_dtype="uint8"), whose outputs match
+    Keras in the tests above; `--quantize int8 --input-dtype uint8` failed
+    ("expected type UINT8") when calibration fed float32."""
+    import onnxruntime
+
+    _, _, paths = exported["hybrid_classifier"]
+    for quantization in (None, "float16", "int8"):
+        runner = TFLiteModel(paths["tflite", quantization])
+        assert runner.input_dtype == np.uint8, quantization
+    session = onnxruntime.InferenceSession(str(paths["onnx", None]))
+    assert session.get_inputs()[0].type == "tensor(uint8)"
+
+
+def test_quantized_file_that_returns_nan_is_refused(tmp_path):
+    """A 1e-12 floor is 0 in a float16 file: 0 / 0 on a zero input. The
+    export runs the file on probe inputs and refuses it, naming the probe."""
+    with pytest.raises(export.ExportError, match="NaN or inf.*\\[0\\]"):
+        export.export_tflite(
+            unconvertible_layer.floored_model(),
+            tmp_path / "m.tflite",
+            "float16",
+        )
+    assert not list(tmp_path.iterdir())
 
 
 def test_existing_output_is_kept_unless_overwrite(tmp_path):
@@ -315,22 +374,75 @@ def test_existing_output_is_kept_unless_overwrite(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+PIXELS = np.zeros((2, 8, 8), "float32")
+
+
 @pytest.mark.parametrize(
-    "arguments,error,match",
+    "arguments,match",
     [
-        (dict(quantization="int4"), ValueError, "quantization"),
-        (dict(quantization="int8"), ValueError, "representative_data"),
-        (dict(input_dtype="int32"), ValueError, "input_dtype"),
-        (dict(sweeps=0), ValueError, "sweeps"),
+        (dict(quantization="int4"), "quantization.*'int4'"),
+        (dict(quantization="bogus"), "quantization.*'bogus'"),
+        (dict(quantization="int8"), "needs `representative_data`"),
+        (
+            dict(quantization="float16", representative_data=PIXELS),
+            "int8' only.*'float16'",
+        ),
+        (
+            dict(quantization="int8", representative_data=PIXELS[:0]),
+            "non-empty",
+        ),
+        (
+            dict(quantization="int8", representative_data=PIXELS + np.nan),
+            "NaN",
+        ),
+        (
+            dict(quantization="int8", representative_data=PIXELS.astype(str)),
+            "real numbers",
+        ),
+        (
+            dict(
+                quantization="int8",
+                representative_data=PIXELS - 1,
+                input_dtype="uint8",
+            ),
+            "integers 0..255.*-1",
+        ),
+        (
+            dict(
+                quantization="int8",
+                representative_data=PIXELS + 0.5,
+                input_dtype="uint8",
+            ),
+            "integers 0..255",
+        ),
+        (dict(input_dtype="int32"), "input_dtype"),
+        (dict(sweeps=0), "sweeps"),
     ],
 )
-def test_bad_arguments_raise_before_any_work(tmp_path, arguments, error, match):
-    with pytest.raises(error, match=match):
+def test_bad_arguments_raise_before_any_work(tmp_path, arguments, match):
+    """`export_model` (what the CLI and the export worker call) checks what
+    `export_tflite` checks; the model is a string that would fail to load."""
+    with pytest.raises(ValueError, match=match):
+        export.export_model(
+            "no such model", tmp_path / "m.tflite", "tflite", **arguments
+        )
+    with pytest.raises(ValueError, match=match):
         export.export_tflite(
             _sequential_affine_model(), tmp_path / "m.tflite", **arguments
         )
     with pytest.raises(ValueError, match=".tflite"):
         export.export_tflite(_sequential_affine_model(), tmp_path / "m.onnx")
+
+
+def test_calibration_data_shaped_unlike_the_inputs_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"\(samples,\) \+ \(3,\)"):
+        export.export_tflite(
+            _sequential_affine_model(),
+            tmp_path / "m.tflite",
+            "int8",
+            representative_data=PIXELS,
+        )
+    assert not list(tmp_path.iterdir())
 
 
 def test_complex_field_is_refused_naming_the_layer(tmp_path):
