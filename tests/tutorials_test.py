@@ -37,7 +37,11 @@ def test_export_tutorial_fast_mode_agrees_with_keras(data_dir, tmp_path):
     assert float32[1].split()[-1] == "100.00%"  # argmax agreement
     for label in ("float32", "float16", "dynamic_int8"):
         assert (tmp_path / f"pmm_mnist_{label}.tflite").is_file()
-    assert (tmp_path / "pmm_mnist_float32.labels.txt").is_file()
+    from keras_pmm import export  # the class names travel inside the file
+
+    assert export.read_labels(tmp_path / "pmm_mnist_float32.tflite") == list(
+        "0123456789"
+    )
 
 
 def test_uncertainty_tutorial_fast_mode(data_dir, tmp_path):

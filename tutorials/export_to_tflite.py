@@ -134,8 +134,8 @@ def main(argv=None):
     ## Export to `.tflite`
 
     `export_tflite` takes the model (or just the preset's name) and a path.
-    The class names are written beside the file, in `pmm_mnist.labels.txt`,
-    and the input's batch axis stays resizable. Then `check_builtin_ops`
+    The class names are stored inside the file (its metadata entry
+    `class_names`), and the input's batch axis stays resizable. Then `check_builtin_ops`
     reads the operators of every subgraph (the Jacobi loop's body included)
     from the file's bytes with LiteRT's own schema, and raises
     `NotBuiltinError` if any is a Flex (TensorFlow) or custom op.
@@ -178,7 +178,7 @@ def main(argv=None):
 
     `TFLiteModel` loads the file into the LiteRT interpreter with the builtin
     op resolver only, as a phone app would, and reads the class names from
-    the labels file. The bundled samples are six MNIST test images saved as
+    the file's metadata. The bundled samples are six MNIST test images saved as
     PNG under `zoo/samples/`; `images.read_images` turns each into a
     (1, 28, 28) float32 array in 0..255, as `keras-pmm demo` does.
     """

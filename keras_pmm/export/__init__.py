@@ -39,16 +39,20 @@ The graph is the model traced by TensorFlow in an inference scope
 Sequential model with one input built from keras_pmm and Keras layers) or a
 preset name or trained folder (`keras_pmm.zoo.load`). Models with a
 mixed-precision or float64 policy are exported in float32. Class names
-travel with the file: `NAME.labels.txt` beside a `.tflite`/`.onnx` file,
-`labels.txt` inside a SavedModel folder (one name per line).
+travel inside the export, so that a model and its labels cannot part: the
+metadata entry `class_names` of a `.tflite` file and the metadata property
+`class_names` of an `.onnx` file (a JSON list), `labels.txt` inside a
+SavedModel folder (one name per line); `read_labels(path)` reads any of them.
 
 Backends: only TensorFlow can trace the graph. Under JAX or PyTorch the
 writers save the model as a `.keras` file and run the same export in a
 TensorFlow subprocess (`python -m keras_pmm.export._worker`); TensorFlow
 must be installed (`pip install keras-pmm[tensorflow,export]`).
 
-Every write is atomic (temporary file or folder, then rename), and an
-existing output is kept unless `overwrite=True`.
+Every output path is checked (suffix, existing output, folder writable,
+free space) before the model is loaded. Every write is atomic, and an
+export that fails or is killed (even by `kill -9`) leaves nothing at the
+target; an existing output is kept unless `overwrite=True`.
 
 Example:
 >>> from keras_pmm import export
@@ -71,7 +75,6 @@ INPUT_DTYPES = ("float32", "uint8")
 FORMATS = ("saved_model", "tflite", "onnx")
 SUFFIXES = {"saved_model": None, "tflite": ".tflite", "onnx": ".onnx"}
 read_labels = _files.read_labels
-labels_path = _files.labels_path
 
 __all__ = [
     "FORMATS",
@@ -84,7 +87,6 @@ __all__ = [
     "export_onnx",
     "export_saved_model",
     "export_tflite",
-    "labels_path",
     "read_labels",
 ]
 
@@ -125,6 +127,8 @@ def export_saved_model(
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
+        FileNotFoundError, PermissionError, OSError: the folder does not
+            exist, cannot be written, or is (or runs) out of space.
         ExportError: a model that cannot be exported (multi-input, unbuilt,
             unknown input shape), with the reason.
     """
@@ -191,6 +195,8 @@ def export_tflite(
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
+        FileNotFoundError, PermissionError, OSError: the folder does not
+            exist, cannot be written, or is (or runs) out of space.
         ValueError: unknown `quantization`, or calibration data missing
             or unfit (see `export_model`).
         ExportError: a model the converter cannot lower to builtins (the
@@ -237,6 +243,8 @@ def export_onnx(
 
     Raises:
         FileExistsError: `path` exists and `overwrite` is False.
+        FileNotFoundError, PermissionError, OSError: the folder does not
+            exist, cannot be written, or is (or runs) out of space.
         ExportError: a model that cannot be exported, with the reason.
     """
     return export_model(
@@ -305,7 +313,9 @@ def export_model(
     representative_data = _calibration_data(
         representative_data, quantization, input_dtype
     )
-    path = _files.check_output(path, overwrite, SUFFIXES[format])
+    path = _files.check_output(
+        path, overwrite, SUFFIXES[format], _files.source_bytes(model)
+    )
     if sweeps is not None:
         from keras_pmm import _validation
 

@@ -8,7 +8,8 @@ a preset given by name goes over by name. The modules that define the
 model's custom (non-Keras) classes, keras_pmm's included, are imported
 there first, so layers
 registered with `keras.saving.register_keras_serializable` load as they do
-here.
+here. The worker ends with its parent: an export killed here writes nothing
+later.
 """
 
 import json
@@ -19,6 +20,10 @@ import sys
 import tempfile
 
 import numpy as np
+
+# The worker exits when the process named here does (a `kill -9` of an
+# export leaves no worker behind to write the file later).
+PARENT_VARIABLE = "KERAS_PMM_EXPORT_PARENT"
 
 
 def _class_modules(model):
@@ -66,6 +71,7 @@ def run_jobs(jobs):
             "KERAS_BACKEND": "tensorflow",
             "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            PARENT_VARIABLE: str(os.getpid()),
         }
         result = subprocess.run(
             [sys.executable, "-m", "keras_pmm.export._worker", str(folder)],
@@ -79,6 +85,8 @@ def run_jobs(jobs):
             kinds = {
                 "FileExistsError": FileExistsError,
                 "FileNotFoundError": FileNotFoundError,
+                "PermissionError": PermissionError,
+                "OSError": OSError,
                 "TypeError": TypeError,
                 "NotBuiltinError": ExportError,
             }

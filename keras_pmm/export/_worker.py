@@ -2,7 +2,8 @@
 
 Reads the jobs in `FOLDER/jobs.json` (written by `_subprocess.run_jobs`),
 exports each, and at the first failure writes the error's type and message
-to `FOLDER/error.json` (the parent raises it again).
+to `FOLDER/error.json` (the parent raises it again). It exits at once when
+its parent process dies, so that a killed export writes nothing.
 """
 
 import importlib
@@ -10,9 +11,25 @@ import json
 import os
 import pathlib
 import sys
+import threading
+import time
+
+
+def _exit_with(parent):
+    """Ends this process as soon as `parent` is no longer its parent."""
+    while os.getppid() == parent:
+        time.sleep(0.1)
+    os._exit(1)
 
 
 def main(folder):
+    from keras_pmm.export import _subprocess
+
+    parent = os.environ.get(_subprocess.PARENT_VARIABLE)
+    if parent:
+        threading.Thread(
+            target=_exit_with, args=(int(parent),), daemon=True
+        ).start()
     folder = pathlib.Path(folder)
     jobs = json.loads((folder / "jobs.json").read_text())
     if os.environ.get("KERAS_BACKEND") != "tensorflow":

@@ -1,6 +1,9 @@
 """Run an exported `.tflite` classifier with LiteRT alone, as a phone app would.
 
-Imports numpy and `ai_edge_litert` only: no Keras, no TensorFlow.
+Imports numpy and `ai_edge_litert` only: no Keras, no TensorFlow. Reads
+any builtins-only `.tflite` file: those `keras_pmm.export` writes (outputs
+named `outputs`, class names in the file's metadata) and others, such as
+Keras' own `model.export(format="litert")` (output `output_0`).
 """
 
 import pathlib
@@ -17,8 +20,8 @@ class TFLiteModel:
     so a file that needs TensorFlow ops fails to load here as on a phone.
 
     Args:
-        path: the `.tflite` file (its class names, if any, beside it in
-            `NAME.labels.txt`).
+        path: the `.tflite` file (its class names, if any, in its metadata
+            entry `class_names`).
         num_threads: interpreter threads.
 
     Attributes:
@@ -26,8 +29,19 @@ class TFLiteModel:
         input_shape: the input shape with -1 for the (resizable) batch.
         input_dtype: numpy dtype of the input.
         output_names: the file's output names (`outputs`, plus `entropy`,
-            `mutual_information` or `std` for uncertainty models).
+            `mutual_information` or `std` for uncertainty models; whatever
+            the serving signature names them in other files).
         output_indices: {output name: the interpreter's tensor index}.
+        primary_output: the output `predict` returns: `outputs`, or the
+            file's only output whatever its name, or None when a file has
+            several outputs and none named `outputs`.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ModuleNotFoundError: `ai-edge-litert` is not installed (the message
+            says what to install).
+        ValueError: a file that is not a LiteRT model, or a model with
+            several inputs.
 
     Example:
     >>> from keras_pmm.export.litert import TFLiteModel
@@ -36,36 +50,70 @@ class TFLiteModel:
     """
 
     def __init__(self, path, num_threads=1):
-        from ai_edge_litert.interpreter import Interpreter
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ModuleNotFoundError as error:
+            raise ModuleNotFoundError(
+                "Running a .tflite file needs the LiteRT interpreter: pip "
+                "install ai-edge-litert",
+                name=error.name,
+            ) from None
 
         self.path = pathlib.Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"No such file: {self.path}")
-        self.interpreter = Interpreter(
-            model_path=str(self.path), num_threads=num_threads
-        )
-        self._input = self.interpreter.get_input_details()[0]
+        content = self.path.read_bytes()
+        try:
+            self.interpreter = Interpreter(
+                model_content=content, num_threads=num_threads
+            )
+            self.class_names = _files.tflite_class_names(content)
+        except (ValueError, RuntimeError) as error:
+            raise ValueError(
+                f"Cannot read {self.path} as a LiteRT model: {error}"
+            ) from None
+        inputs = self.interpreter.get_input_details()
+        if len(inputs) != 1:
+            raise ValueError(
+                f"{self.path.name} takes {len(inputs)} inputs; TFLiteModel "
+                "runs single-input models."
+            )
+        self._input = inputs[0]
         self.output_indices = _named_outputs(self.interpreter)
         self.output_names = sorted(self.output_indices)
+        if "outputs" in self.output_indices:
+            self.primary_output = "outputs"
+        elif len(self.output_indices) == 1:
+            self.primary_output = self.output_names[0]
+        else:
+            self.primary_output = None
         self.input_shape = tuple(int(d) for d in self._input["shape_signature"])
         self.input_dtype = np.dtype(self._input["dtype"])
-        self.class_names = _files.read_labels(self.path)
         self._batch = None
 
     def predict(self, inputs):
-        """The `outputs` output (class probabilities) for a batch of inputs.
+        """The primary output (`outputs`: class probabilities of a keras_pmm
+        classifier; another file's only output) for a batch of inputs.
 
         Args:
-            inputs: array of shape `input_shape` with any batch size; cast
-                to the model's input dtype.
+            inputs: array of shape `input_shape` with any batch size >= 1;
+                cast to the model's input dtype.
 
         Returns:
-            numpy array (batch, outputs).
+            numpy array (batch, ...) of the output's shape.
 
         Raises:
-            ValueError: inputs of the wrong shape.
+            ValueError: inputs of the wrong shape, an empty batch, or a file
+                with several outputs and none named `outputs` (use
+                `predict_all`).
         """
-        return self.predict_all(inputs)["outputs"]
+        if self.primary_output is None:
+            raise ValueError(
+                f"{self.path.name} has several outputs "
+                f"({', '.join(self.output_names)}) and none named `outputs`; "
+                "read them with predict_all."
+            )
+        return self.predict_all(inputs)[self.primary_output]
 
     def predict_all(self, inputs):
         """Every named output for a batch of inputs, as a dict.
@@ -81,13 +129,18 @@ class TFLiteModel:
             dict of numpy arrays, keyed by `output_names`.
 
         Raises:
-            ValueError: inputs of the wrong shape.
+            ValueError: inputs of the wrong shape, or an empty batch.
         """
         inputs = np.asarray(inputs)
         expected = self.input_shape[1:]
         if inputs.shape[1:] != expected or inputs.ndim != len(self.input_shape):
             raise ValueError(
                 f"{self.path.name} takes inputs shaped (batch,) + {expected}. "
+                f"Received: shape={inputs.shape}"
+            )
+        if inputs.shape[0] == 0:
+            raise ValueError(
+                f"{self.path.name} received an empty batch (0 inputs). "
                 f"Received: shape={inputs.shape}"
             )
         if self.input_dtype == np.uint8 and (
@@ -111,13 +164,22 @@ class TFLiteModel:
 
 
 def _named_outputs(interpreter):
-    """{output name: tensor index}: the serving signature's names (the
-    output tensors' own order is not theirs), or `outputs` for a file
-    without a signature."""
+    """{output name: tensor index}: the serving signature's names, whatever
+    they are (the output tensors' own order is not theirs); for a file
+    without a signature, `outputs` for its one output or the tensors' names.
+    """
     signatures = interpreter.get_signature_list()
     if not signatures:
-        return {"outputs": interpreter.get_output_details()[0]["index"]}
-    runner = interpreter.get_signature_runner(next(iter(signatures)))
+        details = interpreter.get_output_details()
+        if len(details) == 1:
+            return {"outputs": details[0]["index"]}
+        return {d["name"]: d["index"] for d in details}
+    key = (
+        "serving_default"
+        if "serving_default" in signatures
+        else next(iter(signatures))
+    )
+    runner = interpreter.get_signature_runner(key)
     return {
         name: details["index"]
         for name, details in runner.get_output_details().items()
