@@ -12,12 +12,16 @@ import sys
 
 import numpy as np
 
+from keras_pmm._cli_litert import IMAGE_SIZE
+from keras_pmm._cli_litert import UsageError
+from keras_pmm._cli_litert import check_uncertainty
+from keras_pmm._cli_litert import file_uncertainty
+from keras_pmm._cli_litert import print_outputs
+from keras_pmm._cli_litert import print_rows
 from keras_pmm._cli_litert import print_top_k
+from keras_pmm._cli_litert import read_arrays
+from keras_pmm._cli_litert import read_inputs
 from keras_pmm.zoo.evaluation import percent
-
-
-class UsageError(Exception):
-    """A command cannot run as typed; the message says why."""
 
 
 def zoo_list(args):
@@ -145,77 +149,78 @@ def _evaluate_array(name, folder, preset, model):
     print(f"target: {preset.target}")
 
 
-def read_arrays(path, input_shape):
-    """Inputs of an array preset from a `.npy` file or a `.csv` table.
-
-    A `.csv` holds one example per row (comma-separated, `#` comments),
-    flattened in C order: a (5, 5) matrix input is 25 numbers per row.
-
-    Args:
-        path: the file.
-        input_shape: one example's shape, e.g. (1,) or (5, 5).
-
-    Returns:
-        float32 array of shape (batch,) + input_shape.
-
-    Raises:
-        UsageError: a missing file, another suffix, or values that do not
-            form examples of `input_shape`.
-    """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise UsageError(f"No such file: {path}")
-    try:
-        if path.suffix == ".npy":
-            values = np.load(path, allow_pickle=False)
-        elif path.suffix == ".csv":
-            values = np.loadtxt(path, delimiter=",", ndmin=2)
-        else:
-            raise UsageError(f"{path}: array presets read .npy or .csv files.")
-    except ValueError as error:
-        raise UsageError(f"{path}: {error}") from error
-    values = np.asarray(values, "float32")
-    size = int(np.prod(input_shape))
-    if values.ndim >= 1 and values.shape[1:] == tuple(input_shape):
-        batch = values
-    elif values.ndim == 2 and values.shape[1] == size:
-        batch = values.reshape((-1,) + tuple(input_shape))
-    elif values.ndim == 1 and size == 1:
-        batch = values.reshape(-1, 1)
-    else:
-        raise UsageError(
-            f"{path}: expected examples of shape {tuple(input_shape)} "
-            f"({size} values per row). Received an array of shape "
-            f"{values.shape}."
-        )
-    if not np.all(np.isfinite(batch)):
-        raise UsageError(f"{path}: holds NaN or infinite values.")
-    return batch
-
-
 def _predict_arrays(args, preset, model):
     for path in args.files:
         batch = read_arrays(path, preset.data.input_shape)
-        outputs = np.asarray(model.predict(batch, verbose=0))
-        print(
-            f"{path}: {len(batch)} inputs -> outputs of shape "
-            f"{outputs.shape[1:]}, one comma-separated row each"
-        )
-        # One CSV row per input (a matrix output flattened in C order).
-        for row in outputs.reshape(len(outputs), -1):
-            print(", ".join(f"{value:.7g}" for value in row))
+        print_rows(path, np.asarray(model.predict(batch, verbose=0)))
 
 
-def _read_images(path, invert):
-    from keras_pmm.zoo import images
+def _load_keras_file(name):
+    """The model in a `.keras` file; a missing or unreadable file is a usage
+    error."""
+    import keras
 
+    if not pathlib.Path(name).expanduser().is_file():
+        raise UsageError(f"No such file: {name}")
     try:
-        return images.read_images(path, invert)
-    except (FileNotFoundError, ValueError) as error:  # no file, not an image
-        raise UsageError(error) from error
+        return keras.saving.load_model(
+            pathlib.Path(name).expanduser(), compile=False
+        )
+    except (ValueError, TypeError, OSError) as error:
+        raise UsageError(f"Cannot load {name}: {error}") from error
+
+
+def _input_shape(model):
+    """One input's shape (no batch axis) of a single-input Keras model."""
+    members = getattr(model, "members", None)
+    if members:  # a keras_pmm.uq.DeepEnsemble takes its members' inputs
+        return _input_shape(members[0])
+    if getattr(model, "image_shape", None) is not None:
+        return tuple(model.image_shape)
+    try:
+        inputs = list(model.inputs)
+    except (AttributeError, ValueError):  # a subclassed model
+        inputs = []
+    if len(inputs) > 1:
+        raise UsageError(
+            f"{model.name} takes {len(inputs)} inputs; keras-pmm predict "
+            "feeds one."
+        )
+    if inputs:
+        return tuple(inputs[0].shape[1:])
+    built = (model.get_build_config() or {}) if model.built else {}
+    if built.get("input_shape"):
+        return tuple(built["input_shape"][1:])
+    raise UsageError(f"Cannot tell the input shape of {model.name}.")
+
+
+def _predict_keras_file(args):
+    """`keras-pmm predict MODEL.keras FILE...`: the user's own model."""
+    model = _load_keras_file(args.name)
+    shape = _input_shape(model)
+    if any(d is None for d in shape):
+        raise UsageError(
+            f"{args.name} takes inputs of shape {shape}; keras-pmm predict "
+            "needs every axis but the batch known."
+        )
+    batches = [read_inputs(path, shape, args.invert) for path in args.files]
+    names = getattr(model, "class_names", None)
+    for path, batch in zip(args.files, batches):
+        outputs = np.asarray(model.predict(batch, verbose=0))
+        check_uncertainty(args, outputs, names)
+        uncertainty = None
+        if args.uncertainty:
+            from keras_pmm.uq import predict_with_uncertainty
+
+            uncertainty = predict_with_uncertainty(model, batch)
+            if "total" not in uncertainty:  # read as a regressor
+                uncertainty = file_uncertainty({"outputs": outputs})
+        print_outputs(path, outputs, names, args.top_k, uncertainty)
 
 
 def predict(args):
+    if args.name.endswith(".keras"):
+        return _predict_keras_file(args)
     _, preset = _folder_and_preset(args.name)
     if preset.kind == "array":
         if args.uncertainty:
@@ -223,7 +228,9 @@ def predict(args):
                 f"--uncertainty applies to classifier presets, not {args.name}."
             )
         return _predict_arrays(args, preset, _load_model(args.name))
-    batches = [_read_images(path, args.invert) for path in args.files]
+    batches = [
+        read_inputs(path, IMAGE_SIZE, args.invert) for path in args.files
+    ]
     model = _load_model(args.name)
     for path, batch in zip(args.files, batches):
         if args.uncertainty:
@@ -328,15 +335,9 @@ def _representative_images(preset, data_dir, count=300, seed=0):
 def export(args):
     from keras_pmm import export as exporter
 
-    if args.format != "tflite" and args.quantize:
-        raise UsageError("--quantize applies to --format tflite only.")
     name = args.name
     if name.endswith(".keras"):
-        import keras
-
-        if not pathlib.Path(name).is_file():
-            raise UsageError(f"No such file: {name}")
-        model, preset = keras.saving.load_model(name, compile=False), None
+        model, preset = _load_keras_file(name), None
     else:
         _, preset = _folder_and_preset(name)
         model = _load_model(name)  # a preset without weights: usage error
@@ -361,19 +362,21 @@ def export(args):
             sweeps=args.sweeps,
             overwrite=args.force,
         )
-    except (FileExistsError, FileNotFoundError, ValueError) as error:
-        raise UsageError(error) from error  # ExportError is a ValueError
+    except (OSError, ValueError) as error:
+        # ExportError is a ValueError; OSError: the output folder is missing,
+        # not writable or full (FileExistsError: an output without --force).
+        raise UsageError(getattr(error, "strerror", None) or error) from error
     size = (
         sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
         if path.is_dir()
         else path.stat().st_size
     )
-    labels = exporter.labels_path(path)
+    names = exporter.read_labels(path)
     print(
         f"wrote {path} ({size / 1024:.0f} KB"
         + (f", {args.quantize}" if args.quantize else "")
+        + (f", {len(names)} class names inside" if names else "")
         + ")"
-        + (f" and {labels}" if labels.is_file() else "")
     )
 
 

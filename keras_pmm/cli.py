@@ -9,7 +9,10 @@ This module imports no Keras (nor any backend) so that `--help` and argument
 errors answer at once; the commands' work lives in `_cli_commands`, imported
 once the arguments are parsed. `predict` on a `.tflite` file runs
 `_cli_litert` instead and never imports Keras or TensorFlow; `export` always
-runs on TensorFlow (the command restarts itself with that backend).
+runs on TensorFlow (the command restarts itself with that backend), after
+checking its output path before TensorFlow or the model loads. Without Keras
+or a backend installed, the commands that need them say in one line what to
+install.
 TensorFlow's C++ logging is silenced unless `TF_CPP_MIN_LOG_LEVEL` is set
 (set it to 0 to see every message).
 """
@@ -88,16 +91,22 @@ def _parser():
 
     predict = commands.add_parser(
         "predict",
-        help="classify image files with a preset or a .tflite file",
-        description="Classify PNG/JPEG images or .npy arrays (28x28 grey, "
-        "0..255) with a preset, or with an exported .tflite file run by the "
-        "LiteRT interpreter alone (no Keras, no TensorFlow).",
+        help="run a preset, a .keras file or a .tflite file on input files",
+        description="Run a preset, your own .keras file, or a .tflite file "
+        "(run by the LiteRT interpreter alone: no Keras, no TensorFlow) on "
+        "PNG/JPEG images or .npy arrays (28x28 grey, 0..255) for an image "
+        "model, .npy or .csv arrays (one example a row; a header row is "
+        "skipped) for any other. Classifiers print each input's top "
+        "classes, other models their outputs.",
     )
     predict.add_argument(
-        "name", help="preset name, preset folder or .tflite file"
+        "name", help="preset name, preset folder, .keras or .tflite file"
     )
     predict.add_argument(
-        "files", nargs="+", metavar="FILE", help="PNG, JPEG or .npy files"
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="PNG, JPEG, .npy or .csv files",
     )
     predict.add_argument(
         "--top-k",
@@ -268,11 +277,68 @@ def _quiet_tensorflow_logs():
         os.close(null)
 
 
+# Modules whose absence means an install without Keras or its backend.
+KERAS_MODULES = ("keras", "tensorflow", "jax", "jaxlib", "torch")
+
+
+def _missing_keras_message(args, error):
+    """One line on what to install, for `error` on importing Keras: Keras
+    itself missing, or its backend (`keras_pmm.BackendNotInstalledError`
+    says which to pick or install)."""
+    what = "keras-pmm " + " ".join(
+        w for w in (args.command, getattr(args, "zoo_command", None)) if w
+    )
+    extra = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if args.command == "export":
+        extra = "tensorflow,export"
+    if error.name == "keras" or "pip install" not in str(error):
+        reason = (
+            f"{error}; install Keras and a backend with pip install "
+            f"'keras-pmm[{extra}]'"
+        )
+    else:
+        reason = str(error).rstrip(".")
+    return (
+        f"{what} needs Keras and a backend ({reason}). Without them, "
+        "keras-pmm predict runs exported .tflite files (pip install "
+        "keras-pmm ai-edge-litert)."
+    )
+
+
+def _check_export_output(args):
+    """`keras-pmm export`'s arguments, output path and input file, checked
+    before TensorFlow or the model loads; returns an error message or None."""
+    from keras_pmm.export import _files
+
+    suffixes = {"saved_model": None, "tflite": ".tflite", "onnx": ".onnx"}
+    if args.format != "tflite" and args.quantize:
+        return "--quantize applies to --format tflite only."
+    if args.name.endswith(".keras") and not os.path.isfile(
+        os.path.expanduser(args.name)
+    ):
+        return f"No such file: {args.name}"
+    try:
+        _files.check_output(
+            args.out,
+            args.force,
+            suffixes[args.format],
+            _files.source_bytes(args.name),
+        )
+    except (OSError, ValueError) as error:
+        return getattr(error, "strerror", None) or str(error)
+    return None
+
+
 def main(argv=None):
     """The `keras-pmm` console script; returns the exit status."""
     from_command_line = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    if args.command == "export":
+        error = _check_export_output(args)
+        if error:
+            print(f"keras-pmm: error: {error}", file=sys.stderr)
+            return 2
     missing = _environment_for(args)
     if missing:
         settings = " ".join(f"{key}={value}" for key, value in missing.items())
@@ -290,10 +356,19 @@ def main(argv=None):
         except _cli_litert.UsageError as error:
             print(f"keras-pmm: error: {error}", file=sys.stderr)
             return 2
-    with _quiet_tensorflow_logs():
-        import keras  # noqa: F401 - loads the backend while stderr is quiet
+    try:
+        with _quiet_tensorflow_logs():
+            import keras  # noqa: F401 - loads the backend while stderr is quiet
 
-        from keras_pmm import _cli_commands
+            from keras_pmm import _cli_commands
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in KERAS_MODULES:
+            raise
+        print(
+            f"keras-pmm: error: {_missing_keras_message(args, error)}",
+            file=sys.stderr,
+        )
+        return 1
 
     handler = {
         ("zoo", "list"): _cli_commands.zoo_list,

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 
 from keras_pmm import _cli_commands
@@ -200,3 +201,87 @@ def test_internal_errors_keep_their_traceback(bug, tf_log_level):
     with pytest.raises(type(bug)) as raised:
         cli.main(["zoo", "list"])
     assert raised.value is bug
+
+
+# Runs `main` with some top-level modules uninstallable, as in a lite
+# install: `pip install keras-pmm ai-edge-litert` without Keras or a backend.
+_WITHOUT_MODULES = """
+import sys
+blocked = set(sys.argv[1].split(","))
+
+
+class Uninstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, Uninstalled())
+from keras_pmm import cli
+
+sys.exit(cli.main(sys.argv[2:]))
+"""
+NO_KERAS = "keras,tensorflow,jax,torch"
+
+
+def _run_without(modules, *arguments, backend="tensorflow"):
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT_MODULES, modules, *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KERAS_BACKEND": backend},
+    )
+
+
+@pytest.mark.parametrize(
+    "modules,arguments,message",
+    [
+        ("keras", ["zoo", "list"], "No module named 'keras'"),
+        ("keras", ["predict", "pmm_mnist", "digit.png"], "named 'keras'"),
+        (NO_KERAS, ["zoo", "list"], "TensorFlow is not installed"),
+    ],
+    ids=["zoo_list", "predict_preset", "no_backend"],
+)
+def test_without_keras_commands_say_what_to_install(
+    modules, arguments, message
+):
+    result = _run_without(modules, *arguments)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(
+        f"keras-pmm: error: keras-pmm {' '.join(arguments[:2])}"
+        if arguments[0] == "zoo"
+        else "keras-pmm: error: keras-pmm predict"
+    )
+    assert "needs Keras and a backend (" in result.stderr
+    assert message in result.stderr
+    assert "pip install 'keras-pmm[tensorflow]'" in result.stderr
+    assert "predict runs exported .tflite files" in result.stderr
+
+
+def test_without_keras_predict_runs_a_tflite_file(tmp_path):
+    from tests.export import keras_fixtures
+
+    np.save(tmp_path / "x.npy", np.ones((1, 4), "float32"))
+    result = _run_without(
+        NO_KERAS, "predict", keras_fixtures.SOFTMAX, tmp_path / "x.npy"
+    )
+    assert result.returncode == 0, result.stderr
+    best = keras_fixtures.softmax_reference(np.ones((1, 4))).argmax()
+    assert result.stdout.startswith(f"{tmp_path / 'x.npy'}: {best} (")
+
+
+def test_without_litert_predict_says_what_to_install(tmp_path):
+    from tests.export import keras_fixtures
+
+    np.save(tmp_path / "x.npy", np.ones((1, 4), "float32"))
+    result = _run_without(
+        "ai_edge_litert", "predict", keras_fixtures.SOFTMAX, tmp_path / "x.npy"
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "keras-pmm: error: Running a .tflite file needs the LiteRT "
+        "interpreter: pip install ai-edge-litert\n"
+    )
