@@ -2,67 +2,52 @@
 
 import dataclasses
 import datetime
-import json
-import pathlib
 import sys
-import time
 
 import keras
 import numpy as np
 
 from keras_pmm.training import cosine_adam
+from keras_pmm.zoo import run_folder
 from keras_pmm.zoo import storage
 
-RUN_RECORD = "run.json"
 
-
-class _WallTime(keras.callbacks.Callback):
-    """Keeps the epochs done and the wall time spent in `run.json`, so that a
-    resumed run reports its total time."""
-
-    def __init__(self, path):
-        super().__init__()
-        self.path = pathlib.Path(path)
-        self.state = (
-            json.loads(self.path.read_text())
-            if self.path.is_file()
-            else {"epochs_done": 0, "wall_time_s": 0.0}
-        )
-
-    def on_train_begin(self, logs=None):
-        self._start, self._spent = (
-            time.perf_counter(),
-            self.state["wall_time_s"],
-        )
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.state.update(
-            epochs_done=epoch + 1,
-            wall_time_s=self._spent + time.perf_counter() - self._start,
-            loss=float(logs["loss"]),
-        )
-        self.path.write_text(json.dumps(self.state))
-
-
-def train_array(preset, checkpoints, verbose=1, callbacks=()):
+def train_array(
+    preset,
+    checkpoints,
+    verbose=1,
+    callbacks=(),
+    max_train_examples=None,
+    command=None,
+):
     """Builds an array preset's model and fits it by its `ArrayRecipe`.
 
     Full-batch or shuffled batches, as the recipe says. Keras's progress
-    bar shows each epoch; `BackupAndRestore` writes a
-    checkpoint after every epoch, so the same call after an interruption
-    resumes where it stopped.
+    bar shows each epoch; `run_folder.Checkpoints` writes a checkpoint
+    after every epoch, so the same call after an interruption resumes where
+    it stopped (and refuses to resume a run started with other settings).
 
     Args:
         preset: a `Preset` whose data is `ArrayData`.
         checkpoints: the run's checkpoint folder.
         verbose: Keras's `fit` verbosity.
         callbacks: extra Keras callbacks.
+        max_train_examples: train on only the first examples.
+        command: the command line, named when a resumption is refused.
 
     Returns:
-        (trained model, the run record: epochs done, wall time, final loss).
+        (trained model, the run record: epochs done, wall time, final loss,
+        training examples).
+
+    Raises:
+        run_folder.RunFolderError: the checkpoints hold a run with other
+            settings, or none of them can be read.
     """
     recipe = preset.recipe
     (x_train, y_train), _ = preset.data.load()
+    if max_train_examples:
+        x_train = x_train[:max_train_examples]
+        y_train = y_train[:max_train_examples]
     keras.utils.set_random_seed(recipe.seed)
     model = preset.build()
     steps = recipe.steps(len(x_train))
@@ -71,26 +56,30 @@ def train_array(preset, checkpoints, verbose=1, callbacks=()):
     )
     if hasattr(model, "adapt"):
         model.adapt(x_train, y_train)
-    model(x_train[:1])  # BackupAndRestore restores into built variables
-    record = _WallTime(pathlib.Path(checkpoints) / RUN_RECORD)
+    model(x_train[:1])  # checkpoints restore into built variables
+    state = run_folder.Checkpoints(
+        checkpoints,
+        run_folder.run_settings(preset, x_train, y_train, max_train_examples),
+        command=command,
+    )
+    initial_epoch = state.restore(model)
+    run_folder.report_resume(
+        preset.name, state, initial_epoch, recipe.epochs, verbose
+    )
     full_batch = recipe.batch_size is None
     copies = recipe.copies if full_batch else 1
-    model.fit(
-        np.concatenate([x_train] * copies),
-        np.concatenate([y_train] * copies),
-        batch_size=len(x_train) if full_batch else recipe.batch_size,
-        epochs=recipe.epochs,
-        shuffle=not full_batch,
-        callbacks=[
-            keras.callbacks.BackupAndRestore(
-                pathlib.Path(checkpoints) / "backup"
-            ),
-            record,
-            *callbacks,
-        ],
-        verbose=verbose,
-    )
-    return model, record.state
+    if initial_epoch < recipe.epochs and not state.record.get("fit_done"):
+        model.fit(
+            np.concatenate([x_train] * copies),
+            np.concatenate([y_train] * copies),
+            batch_size=len(x_train) if full_batch else recipe.batch_size,
+            epochs=recipe.epochs,
+            initial_epoch=initial_epoch,
+            shuffle=not full_batch,
+            callbacks=[state, *callbacks],
+            verbose=verbose,
+        )
+    return model, {**state.record, "train_examples": int(len(x_train))}
 
 
 def array_figures(preset, model, splits=None):
@@ -117,7 +106,7 @@ def array_metadata(preset, state, figures, command=None, splits=None):
         "test_figures": figures,
         "final_training_loss": state.get("loss"),
         "epochs_run": state["epochs_done"],
-        "train_examples": int(len(x_train)),
+        "train_examples": state.get("train_examples", int(len(x_train))),
         "recipe": dataclasses.asdict(preset.recipe),
         "training_command": command or f"keras-pmm train {preset.name}",
         "training_date": datetime.date.today().isoformat(),

@@ -3,23 +3,20 @@
 import contextlib
 import dataclasses
 import datetime
-import json
 import os
 import pathlib
 import shutil
 import sys
-import time
 
 import keras
 import numpy as np
 
+from keras_pmm.zoo import run_folder
 from keras_pmm.zoo import storage
 from keras_pmm.zoo.registry import PRESETS
 from keras_pmm.zoo.registry import EnsemblePreset
 
 CHECKPOINT_DIR = "checkpoints"
-BEST_WEIGHTS = "best.weights.h5"
-RUN_RECORD = "run.json"
 
 
 def recipe_optimizer(recipe, steps_per_epoch):
@@ -204,47 +201,6 @@ def _replica_count():
     return 1
 
 
-class _RunRecord(keras.callbacks.Callback):
-    """Keeps `run.json` beside the checkpoints: best epoch, epochs, time spent.
-
-    It survives interruptions, so a resumed run still knows its best epoch so
-    far and its total wall time.
-    """
-
-    def __init__(self, path):
-        super().__init__()
-        self.path = pathlib.Path(path)
-        self.state = (
-            json.loads(self.path.read_text())
-            if self.path.is_file()
-            else {
-                "val_accuracy": None,
-                "best_epoch": None,
-                "epochs_done": 0,
-                "wall_time_s": 0.0,
-            }
-        )
-
-    def on_train_begin(self, logs=None):
-        self._start, self._spent = (
-            time.perf_counter(),
-            self.state["wall_time_s"],
-        )
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = float(logs["val_accuracy"])
-        if (
-            self.state["val_accuracy"] is None
-            or value > self.state["val_accuracy"]
-        ):
-            self.state.update(val_accuracy=value, best_epoch=epoch + 1)
-        self.state.update(
-            epochs_done=epoch + 1,
-            wall_time_s=self._spent + time.perf_counter() - self._start,
-        )
-        self.path.write_text(json.dumps(self.state))
-
-
 def train(
     name,
     data_dir=None,
@@ -261,12 +217,16 @@ def train(
     """Trains preset `name` from its recipe and writes a loadable preset folder.
 
     Keras' progress bar shows each epoch; a checkpoint is written after every
-    epoch (`BackupAndRestore`), so running the same command again after an
-    interruption resumes where it stopped; the checkpoints are removed once
-    the preset folder is written. Early stopping watches the
-    accuracy on a validation split carved from the training set (never the
-    test set), from the second half of the epochs on; the best validation
-    epoch's weights are kept and evaluated on the test set.
+    epoch, whole or not at all, with the one before it kept as a backup
+    (`run_folder.Checkpoints`), so running the same command again after an
+    interruption (Ctrl-C, `kill -9`, a power cut) resumes where it stopped
+    and says from which epoch; the checkpoints are removed once the preset
+    folder is written. A resumption must have the interrupted run's
+    settings (preset, recipe, seed, epochs, backend, devices, training
+    data); `output` is locked while a run writes it. Early stopping watches
+    the accuracy on a validation split carved from the training set (never
+    the test set), from the second half of the epochs on; the best
+    validation epoch's weights are kept and evaluated on the test set.
 
     Args:
         name: a preset from `keras_pmm.zoo.list()`.
@@ -277,20 +237,28 @@ def train(
         seed: override the recipe's seed.
         devices: train data-parallel over this many devices (JAX,
             TensorFlow).
-        max_train_examples: train on only the first examples (quick runs).
-        overwrite: start over when `output` holds a finished run.
+        max_train_examples: train on only the first examples (quick runs;
+            image and array presets alike).
+        overwrite: start over when `output` holds a finished or an
+            interrupted run.
         verbose: 1 for a progress bar, 2 for one line per epoch, 0 silent.
-        command: the command line to record in the metadata.
+        command: the command line to record in the metadata (and to name
+            when saying how to resume).
         callbacks: extra Keras callbacks, run after the checkpointing ones.
 
     Returns:
         The metadata written to `output/metadata.json`.
 
     Raises:
-        ValueError: unknown preset, or a batch that does not split over
+        ValueError: unknown preset, a `max_train_examples` that is not a
+            positive integer, or a batch that does not split over
             `devices`.
-        FileExistsError: `output` holds a finished run and `overwrite` is
-            False.
+        run_folder.RunFolderError (a `FileExistsError`): `output` holds a
+            finished run and `overwrite` is False, another run is writing
+            it (the message names its pid), it holds an interrupted run
+            with other settings (the message names them), or its
+            checkpoints cannot be read.
+        KeyboardInterrupt: on Ctrl-C, after saying how to resume.
     """
     if isinstance(PRESETS.get(name), EnsemblePreset) and seed is not None:
         raise ValueError(
@@ -298,6 +266,15 @@ def train(
             f"({', '.join(map(str, PRESETS[name].member_seeds))}); train a "
             f"member with another seed with `keras-pmm train "
             f"{PRESETS[name].member} --seed S`."
+        )
+    if max_train_examples is not None and (
+        isinstance(max_train_examples, bool)
+        or not isinstance(max_train_examples, (int, np.integer))
+        or max_train_examples < 1
+    ):
+        raise ValueError(
+            "max_train_examples must be a positive integer or None. "
+            f"Received: max_train_examples={max_train_examples!r}"
         )
     preset = preset_with_overrides(name, epochs=epochs, seed=seed)
     if isinstance(preset, EnsemblePreset):
@@ -314,58 +291,110 @@ def train(
             callbacks=callbacks,
         )
     if preset.kind == "array":
-        return _train_array_preset(
-            preset, output, devices, overwrite, verbose, command, callbacks
-        )
-    check_devices(devices, preset.recipe.batch_size)
-    if devices and devices > 1 and keras.backend.backend() == "tensorflow":
-        prepare_devices(devices)  # before TensorFlow's runtime starts
+        if devices and devices > 1:
+            raise ValueError(
+                f"{preset.name} trains full-batch on one device; drop "
+                f"--devices {devices}."
+            )
+    else:
+        check_devices(devices, preset.recipe.batch_size)
+        if devices and devices > 1 and keras.backend.backend() == "tensorflow":
+            prepare_devices(devices)  # before TensorFlow's runtime starts
     output = pathlib.Path(output or os.path.join("runs", name))
-    checkpoints = prepare_output(output, name, overwrite)
+    with run_folder.locked(output):
+        checkpoints = prepare_output(output, name, overwrite)
+        with run_folder.explain_interruption(
+            name, checkpoints, preset.recipe.epochs, command
+        ):
+            if preset.kind == "array":
+                return _train_array_preset(
+                    preset,
+                    output,
+                    checkpoints,
+                    max_train_examples,
+                    verbose,
+                    command,
+                    callbacks,
+                )
+            return _train_image_preset(
+                preset,
+                output,
+                checkpoints,
+                data_dir,
+                devices,
+                max_train_examples,
+                verbose,
+                command,
+                callbacks,
+            )
+
+
+def _train_image_preset(
+    preset,
+    output,
+    checkpoints,
+    data_dir,
+    devices,
+    max_train_examples,
+    verbose,
+    command,
+    callbacks,
+):
+    """`train` for an image preset, `output` locked."""
     fit_data, validation_data, test_data = load_splits(
         preset, data_dir, max_train_examples, devices
     )
-    record = _RunRecord(checkpoints / RUN_RECORD)
+    state = run_folder.Checkpoints(
+        checkpoints,
+        run_folder.run_settings(preset, *fit_data, max_train_examples, devices),
+        monitor="val_accuracy",
+        command=command,
+    )
     model, solver, replicas = fit_recipe(
         preset,
         fit_data,
         validation_data,
-        checkpoints,
-        record,
+        state,
         devices,
         verbose,
         callbacks,
     )
-    model = best_model(preset, model, checkpoints / BEST_WEIGHTS, solver)
+    model = best_model(preset, model, state.best_weights, solver)
     correct = count_correct(model, *test_data)
     metadata = run_metadata(
         preset,
-        record.state,
+        state.record,
         correct=correct,
         test_size=len(test_data[1]),
         train_examples=len(fit_data[0]),
         command=command,
         solver=solver,
         devices=replicas,
+        max_train_examples=max_train_examples,
     )
     return finish_output(output, storage.save(model, output, metadata))
 
 
 def _train_array_preset(
-    preset, output, devices, overwrite, verbose, command, callbacks
+    preset,
+    output,
+    checkpoints,
+    max_train_examples,
+    verbose,
+    command,
+    callbacks,
 ):
-    """`train` for a preset of `ArrayData` (full batch, one device)."""
+    """`train` for a preset of `ArrayData` (full batch, one device),
+    `output` locked."""
     from keras_pmm.zoo import array_training
 
-    if devices and devices > 1:
-        raise ValueError(
-            f"{preset.name} trains full-batch on one device; drop "
-            f"--devices {devices}."
-        )
-    output = pathlib.Path(output or os.path.join("runs", preset.name))
-    checkpoints = prepare_output(output, preset.name, overwrite)
     model, state = array_training.train_array(
-        preset, checkpoints, verbose, callbacks
+        preset,
+        checkpoints,
+        verbose,
+        callbacks,
+        max_train_examples=max_train_examples,
+        command=command,
     )
     return finish_output(
         output,
@@ -392,40 +421,89 @@ def train_ensemble(
 
     Each member is a full `train` run of the member preset with that seed,
     written to `output/members/seed_<seed>` (resumable; a finished member
-    is loaded, not retrained), and the members ship as one `DeepEnsemble`.
-    Arguments are those of `train`.
+    is loaded, not retrained, once its recorded settings are checked), and
+    the members ship as one `DeepEnsemble`. `output` is locked while the
+    ensemble trains. Arguments are those of `train`.
 
     Returns:
         The metadata written to `output/metadata.json`.
+
+    Raises:
+        run_folder.RunFolderError: as for `train`; also a finished member
+            trained with other settings.
     """
     output = pathlib.Path(output or os.path.join("runs", preset.name))
-    if (output / storage.METADATA_FILE).is_file():
-        refuse_finished(output, preset.name, overwrite)
-    members, records = [], []
-    for index, seed in enumerate(preset.member_seeds):
-        folder = output / MEMBERS_DIR / f"seed_{seed}"
-        member_done = is_finished(folder)
-        if verbose:
-            state = "trained, loading" if member_done else "training"
-            print(
-                f"{preset.name}: member {index + 1}/"
-                f"{len(preset.member_seeds)} (seed {seed}): {state} {folder}"
-            )
-        if not member_done or overwrite:
-            train(
-                preset.member,
-                data_dir=data_dir,
-                output=folder,
-                epochs=epochs,
-                seed=seed,
-                devices=devices,
-                max_train_examples=max_train_examples,
-                overwrite=overwrite,
-                verbose=verbose,
-                callbacks=callbacks,
-            )
-        members.append(storage.load(folder))
-        records.append(storage.read_metadata(folder))
+    with run_folder.locked(output):
+        if (output / storage.METADATA_FILE).is_file():
+            refuse_finished(output, preset.name, overwrite)
+        members, records = [], []
+        for index, seed in enumerate(preset.member_seeds):
+            folder = output / MEMBERS_DIR / f"seed_{seed}"
+            member_done = is_finished(folder) and not overwrite
+            if verbose:
+                state = "trained, loading" if member_done else "training"
+                print(
+                    f"{preset.name}: member {index + 1}/"
+                    f"{len(preset.member_seeds)} (seed {seed}): {state} "
+                    f"{folder}"
+                )
+            member = preset_with_overrides(preset.member, epochs, seed)
+            if member_done:
+                _check_finished_member(
+                    folder, member, devices, max_train_examples
+                )
+            else:
+                train(
+                    preset.member,
+                    data_dir=data_dir,
+                    output=folder,
+                    epochs=epochs,
+                    seed=seed,
+                    devices=devices,
+                    max_train_examples=max_train_examples,
+                    overwrite=overwrite,
+                    verbose=verbose,
+                    callbacks=callbacks,
+                )
+            members.append(storage.load(folder))
+            records.append(storage.read_metadata(folder))
+        return _save_ensemble(
+            preset, output, members, records, data_dir, command
+        )
+
+
+def _check_finished_member(folder, member, devices, max_train_examples):
+    """Refuses a finished member trained with other settings than asked."""
+    record = storage.read_metadata(folder)
+
+    def settings(recipe, backend, replicas, cap):
+        return {
+            **recipe,
+            "backend": backend,
+            "devices": replicas,
+            "max_train_examples": cap,
+        }
+
+    run_folder.check_settings(
+        folder,
+        settings(
+            record["recipe"],
+            record["backend"],
+            record.get("devices", 1),
+            record.get("max_train_examples"),
+        ),
+        settings(
+            dataclasses.asdict(member.recipe),
+            keras.backend.backend(),
+            devices or 1,
+            max_train_examples,
+        ),
+        record.get("training_command"),
+    )
+
+
+def _save_ensemble(preset, output, members, records, data_dir, command):
+    """Writes the ensemble of trained `members`; returns its metadata."""
     ensemble = preset.build()
     storage.build_model(ensemble)
     ensemble.set_weights(
@@ -495,7 +573,8 @@ def prepare_output(output, name, overwrite):
     """Creates `output/checkpoints`; refuses to overwrite a finished run.
 
     A folder with checkpoints but no final metadata is an interrupted run:
-    it is kept, and training resumes from it.
+    it is kept, and training resumes from it, unless `overwrite`: then its
+    checkpoints (readable or not) are removed and the run starts over.
 
     Returns:
         The checkpoint folder.
@@ -503,6 +582,7 @@ def prepare_output(output, name, overwrite):
     checkpoints = output / CHECKPOINT_DIR
     if is_finished(output):
         refuse_finished(output, name, overwrite)
+    if overwrite:
         shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True, exist_ok=True)
     return checkpoints
@@ -518,17 +598,17 @@ def finish_output(output, metadata):
 
 def is_finished(output):
     """Whether `output` holds a finished run: final metadata and no
-    interrupted epoch's backup."""
+    interrupted epoch's checkpoint."""
     return (output / storage.METADATA_FILE).is_file() and not (
-        output / CHECKPOINT_DIR / "backup"
-    ).exists()
+        run_folder.checkpoint_epochs(output / CHECKPOINT_DIR)
+    )
 
 
 def refuse_finished(output, name, overwrite):
     """Raises `FileExistsError` for the finished run in `output` unless
     `overwrite`."""
     if not overwrite:
-        raise FileExistsError(
+        raise run_folder.RunFolderError(
             f"{output} already holds a finished run of {name}. Pass "
             "overwrite=True (--overwrite) to train again from scratch, "
             "or choose another output."
@@ -562,12 +642,16 @@ def fit_recipe(
     fit_data,
     validation_data,
     checkpoints,
-    record,
     devices=None,
     verbose=1,
     callbacks=(),
 ):
     """Builds the preset's model and fits it by its recipe, resumably.
+
+    Args:
+        checkpoints: the run's `run_folder.Checkpoints`; the model resumes
+            from its newest readable checkpoint, and its `record` and
+            `best_weights` hold the run's figures afterwards.
 
     Returns:
         (model, eigensolver it trained with, number of replicas).
@@ -581,17 +665,12 @@ def fit_recipe(
         model = preset.build(method=solver)
         model.compile(optimizer=recipe_optimizer(recipe, steps_per_epoch))
         model(x_fit[: max(devices or 1, 1)])
+        initial_epoch = checkpoints.restore(model)
+        run_folder.report_resume(
+            preset.name, checkpoints, initial_epoch, recipe.epochs, verbose
+        )
         callbacks = [
-            keras.callbacks.BackupAndRestore(checkpoints / "backup"),
-            keras.callbacks.ModelCheckpoint(
-                checkpoints / BEST_WEIGHTS,
-                monitor="val_accuracy",
-                mode="max",
-                save_best_only=True,
-                save_weights_only=True,
-                initial_value_threshold=record.state["val_accuracy"],
-            ),
-            record,
+            checkpoints,
             # Not before half the cosine schedule: while the learning rate
             # is high, validation accuracy jumps by points between epochs,
             # and one lucky early epoch must not stop a run that would have
@@ -605,15 +684,19 @@ def fit_recipe(
             *callbacks,
         ]
         replicas = _replica_count()
-        model.fit(
-            x_fit,
-            y_fit,
-            validation_data=validation_data,
-            epochs=recipe.epochs,
-            batch_size=recipe.batch_size,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
+        if initial_epoch < recipe.epochs and not checkpoints.record.get(
+            "fit_done"
+        ):
+            model.fit(
+                x_fit,
+                y_fit,
+                validation_data=validation_data,
+                epochs=recipe.epochs,
+                initial_epoch=initial_epoch,
+                batch_size=recipe.batch_size,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
     return model, solver, replicas
 
 
@@ -638,6 +721,7 @@ def run_metadata(
     command=None,
     solver="lapack",
     devices=1,
+    max_train_examples=None,
 ):
     """The provenance and figures of a finished run, for `metadata.json`."""
     return {
@@ -651,6 +735,7 @@ def run_metadata(
         "best_epoch": state["best_epoch"],
         "epochs_run": state["epochs_done"],
         "train_examples": int(train_examples),
+        "max_train_examples": max_train_examples,
         "recipe": dataclasses.asdict(preset.recipe),
         "training_command": command or f"keras-pmm train {preset.name}",
         "training_date": datetime.date.today().isoformat(),

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from keras_pmm import zoo
+from keras_pmm.zoo import run_folder
 from keras_pmm.zoo import training
 
 
@@ -48,7 +49,7 @@ class _Epochs(keras.callbacks.Callback):
 
 
 def test_interrupted_run_resumes_and_writes_a_loadable_preset(
-    tmp_path, data_dir
+    tmp_path, data_dir, capsys
 ):
     kwargs = dict(
         data_dir=data_dir,
@@ -59,13 +60,18 @@ def test_interrupted_run_resumes_and_writes_a_loadable_preset(
     )
     with pytest.raises(KeyboardInterrupt):
         training.train("pmm_mnist", callbacks=[_StopAfter(2)], **kwargs)
-    record = json.loads(
-        (tmp_path / "checkpoints" / training.RUN_RECORD).read_text()
-    )
-    assert record["epochs_done"] == 2
+    checkpoints = tmp_path / "checkpoints"
+    assert run_folder.checkpoint_epochs(checkpoints) == [2, 1]
+    record = json.loads((checkpoints / "epoch_0002.json").read_text())
+    assert record["record"]["epochs_done"] == 2
+    assert record["settings"]["max_train_examples"] == 512
+    assert "resume from epoch 3" in capsys.readouterr().err
     epochs = _Epochs()
-    metadata = training.train("pmm_mnist", callbacks=[epochs], **kwargs)
+    metadata = training.train(
+        "pmm_mnist", callbacks=[epochs], **{**kwargs, "verbose": 2}
+    )
     assert epochs.seen == [2]  # resumed at the third epoch
+    assert "from epoch 3 of 3" in capsys.readouterr().out
     # A finished run leaves only the preset: no checkpoints to ship by mistake.
     assert not (tmp_path / "checkpoints").exists()
     assert metadata["epochs_run"] == 3 and 1 <= metadata["best_epoch"] <= 3
