@@ -1,13 +1,15 @@
-"""A preset on disk: config, sha256-checked weights and metadata in a folder.
+"""A preset on disk: sha256-checked config and weights, and metadata.
 
     <folder>/config.json       the model (`keras.saving.serialize_keras_object`)
     <folder>/model.weights.h5  its weights, without optimizer state
-    <folder>/metadata.json     figures and provenance (`keras_pmm.zoo.metadata`)
+    <folder>/metadata.json     figures, provenance and the sha256 of the
+                               other two (`keras_pmm.zoo.metadata`)
 
 `keras-pmm train` writes this layout, the shipped presets use it, and
 `keras_pmm.zoo.load` reads it from a name or any folder.
 """
 
+import hashlib
 import json
 import pathlib
 import re
@@ -17,6 +19,8 @@ import numpy as np
 
 from keras_pmm.datasets.idx import sha256_of
 from keras_pmm.zoo.registry import PRESETS
+from keras_pmm.zoo.run_folder import write_atomically
+from keras_pmm.zoo.run_folder import write_text_atomically
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.weights.h5"
@@ -50,6 +54,46 @@ def _input_shape(config):
     return (config.get("build_config") or {}).get("input_shape")
 
 
+def _read_json(path):
+    """The parsed JSON file at `path`.
+
+    Raises:
+        ValueError: the file is not valid JSON (the message names it).
+    """
+    try:
+        return json.loads(pathlib.Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error.msg}: line {error.lineno}, "
+            f"column {error.colno}): it is corrupt or was edited. Reinstall "
+            "keras-pmm, or retrain the preset with `keras-pmm train`."
+        ) from None
+
+
+def config_sha256(config):
+    """The sha256 of a model config's content: its canonical JSON (keys
+    sorted, no whitespace), so that re-indenting the file or changing its
+    line endings keeps it, and any changed value changes it."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_config_sha256(folder):
+    """Records the sha256 of `folder/config.json` in its `metadata.json`.
+
+    For preset folders written before `save` recorded it; `load` checks it
+    from then on.
+
+    Returns:
+        The sha256 recorded.
+    """
+    folder = pathlib.Path(folder)
+    metadata = _read_json(folder / METADATA_FILE)
+    metadata["config_sha256"] = config_sha256(_read_json(folder / CONFIG_FILE))
+    write_metadata(folder, metadata)
+    return metadata["config_sha256"]
+
+
 def read_metadata(folder):
     """The metadata of a preset folder, with its preset's registry facts.
 
@@ -59,13 +103,14 @@ def read_metadata(folder):
 
     Raises:
         FileNotFoundError: the folder has no `metadata.json`.
+        ValueError: `metadata.json` is not valid JSON.
     """
     path = pathlib.Path(folder) / METADATA_FILE
     if not path.is_file():
         raise FileNotFoundError(
             f"No {METADATA_FILE} in {folder}: not a keras-pmm preset folder."
         )
-    metadata = json.loads(path.read_text())
+    metadata = _read_json(path)
     preset = PRESETS.get(metadata.get("name"))
     return {**preset.facts, **metadata} if preset else metadata
 
@@ -100,14 +145,16 @@ def write_metadata(folder, metadata):
         if key not in facts or facts[key] != value
     }
     path = pathlib.Path(folder) / METADATA_FILE
-    path.write_text(_compact_json(stored) + "\n")
+    write_text_atomically(path, _compact_json(stored) + "\n")
     return path
 
 
 def save(model, folder, metadata):
     """Writes `model` (config, weights, no optimizer) and `metadata`.
 
-    The weights' sha256 and the parameter count are added to the metadata.
+    The sha256 of the weights and of the config (`config_sha256`) and the
+    parameter count are added to the metadata. Each file is written
+    atomically, the metadata last.
 
     Returns:
         The metadata as written.
@@ -119,18 +166,18 @@ def save(model, folder, metadata):
     # recipe.
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)
-    (folder / CONFIG_FILE).write_text(
-        json.dumps(config, indent=2, sort_keys=True) + "\n"
-    )
+    text = json.dumps(config, indent=2, sort_keys=True) + "\n"
+    write_text_atomically(folder / CONFIG_FILE, text)
     # A fresh model compiled with the defaults, so that the weights file
     # carries no optimizer state (loading it then warns about nothing).
     fresh = keras.saving.deserialize_keras_object(config)
     build_model(fresh, _input_shape(config))
     fresh.set_weights(model.get_weights())
-    fresh.save_weights(folder / WEIGHTS_FILE)
+    write_atomically(folder / WEIGHTS_FILE, fresh.save_weights)
     metadata = {
         **metadata,
         "parameters": int(model.count_params()),
+        "config_sha256": config_sha256(json.loads(text)),
         "weights_file": WEIGHTS_FILE,
         "weights_sha256": sha256_of(folder / WEIGHTS_FILE),
     }
@@ -139,7 +186,8 @@ def save(model, folder, metadata):
 
 
 def load(folder, model_class=None):
-    """Builds the model in `folder`, checks its weights' sha256 and loads them.
+    """Builds the model in `folder`, checks its config's and weights' sha256
+    and loads them.
 
     Args:
         folder: a preset folder.
@@ -148,12 +196,25 @@ def load(folder, model_class=None):
 
     Raises:
         FileNotFoundError: a file of the layout is missing.
-        ValueError: the weights do not match the sha256 in the metadata, or
-            the model is not a `model_class`.
+        ValueError: the config or the weights do not match the sha256 in
+            the metadata (a folder written before the config's was recorded
+            has only the weights checked), a JSON file is not valid JSON,
+            or the model is not a `model_class`.
     """
     folder = pathlib.Path(folder)
     metadata = read_metadata(folder)
-    config = json.loads((folder / CONFIG_FILE).read_text())
+    config_path = folder / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"No config file {config_path}.")
+    config = _read_json(config_path)
+    expected = metadata.get("config_sha256")
+    if expected is not None and config_sha256(config) != expected:
+        raise ValueError(
+            f"The config {config_path} was edited or is corrupt: the sha256 "
+            f"of its content is {config_sha256(config)}, the metadata "
+            f"expects {expected}. Reinstall keras-pmm or retrain the preset "
+            "with `keras-pmm train`."
+        )
     if model_class is not None:
         check_model_class(config, model_class, metadata.get("name", folder))
     weights = folder / metadata.get("weights_file", WEIGHTS_FILE)

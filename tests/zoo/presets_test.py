@@ -36,6 +36,15 @@ def test_shipped_config_is_the_registry_model(name):
     assert shipped["config"] == config
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_metadata_records_the_config_sha256(name):
+    """`zoo.load` checks it (`storage.record_config_sha256` stamped the
+    presets shipped before `storage.save` recorded it)."""
+    folder = zoo.PRESETS_DIR / name
+    config = json.loads((folder / storage.CONFIG_FILE).read_text())
+    assert zoo.metadata(name)["config_sha256"] == storage.config_sha256(config)
+
+
 @pytest.mark.parametrize("name", zoo.list())
 def test_metadata_file_keeps_only_what_a_run_measured(name):
     path = zoo.PRESETS_DIR / name / storage.METADATA_FILE
@@ -64,6 +73,15 @@ def test_compact_metadata_round_trips(tmp_path):
         **zoo.PRESETS["pmm_mnist"].facts,
         **metadata,
     }
+
+
+def test_record_config_sha256_stamps_an_older_folder(tmp_path):
+    (tmp_path / storage.CONFIG_FILE).write_text('{"config": {"n": 3}}')
+    storage.write_metadata(tmp_path, {"name": "pmm_mnist", "trained": True})
+    recorded = storage.record_config_sha256(tmp_path)
+    assert recorded == storage.config_sha256({"config": {"n": 3}})
+    assert storage.read_metadata(tmp_path)["config_sha256"] == recorded
+    assert storage.read_metadata(tmp_path)["trained"] is True
 
 
 @pytest.mark.parametrize(

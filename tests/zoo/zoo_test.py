@@ -158,6 +158,32 @@ def test_corrupt_weights_fail_their_sha256(tmp_path):
         zoo.load(folder)
 
 
+def test_edited_config_fails_its_sha256(tmp_path):
+    """Issue 31: `which` set to "highest" in a copy of pmm_mnist's config
+    loaded silently (3.45% accuracy); a reindented config still loads."""
+    folder = _copy_preset(tmp_path)
+    path = folder / storage.CONFIG_FILE
+    config = json.loads(path.read_text())
+    path.write_text(json.dumps(config, indent=4))  # same content
+    zoo.load(folder)
+    config["config"]["which"] = "highest"
+    path.write_text(json.dumps(config))
+    with pytest.raises(ValueError) as info:
+        zoo.load(folder)
+    message = str(info.value)
+    assert f"The config {path} was edited or is corrupt" in message
+    assert zoo.metadata("pmm_mnist")["config_sha256"] in message
+
+
+@pytest.mark.parametrize("file", [storage.CONFIG_FILE, storage.METADATA_FILE])
+def test_broken_json_names_its_file(tmp_path, file):
+    folder = _copy_preset(tmp_path)
+    path = folder / file
+    path.write_text(path.read_text()[:-40])
+    with pytest.raises(ValueError, match=f"{path} is not valid JSON"):
+        zoo.load(folder)
+
+
 def test_missing_weights_and_metadata_are_named(tmp_path):
     folder = _copy_preset(tmp_path)
     (folder / storage.WEIGHTS_FILE).unlink()
@@ -178,6 +204,10 @@ def test_save_and_load_round_trip(tmp_path):
         model, tmp_path, {"name": "pmm_mnist", "trained": True}
     )
     assert metadata["parameters"] == model.count_params()
+    assert metadata["config_sha256"] == storage.config_sha256(
+        json.loads((tmp_path / storage.CONFIG_FILE).read_text())
+    )
+    assert not list(tmp_path.glob(".tmp-*"))  # written atomically
     assert (
         json.loads((tmp_path / storage.METADATA_FILE).read_text()) == metadata
     )
