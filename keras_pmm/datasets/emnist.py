@@ -9,6 +9,7 @@ import numpy as np
 
 from keras_pmm import _validation
 from keras_pmm.datasets import _sources
+from keras_pmm.datasets.idx import is_gzipped
 from keras_pmm.datasets.idx import read_idx
 
 # The NIST release: one zip of gzipped IDX files for all splits.
@@ -16,6 +17,11 @@ RELEASE_URL = "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip"
 RELEASE_SHA256 = (
     "fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e"
 )
+
+# Where users keep the files under a data folder, searched in order before
+# the folder itself: our layout, the NIST zip's `gzip/` folder, and
+# torchvision's `EMNIST/raw` (gunzipped files).
+_SUBFOLDERS = ("emnist", "emnist/gzip", "gzip", "EMNIST/raw", "EMNIST", "raw")
 
 _MERGED_LOWERCASE = (
     "abdefghnqrt"  # lowercase letters kept apart by balanced / bymerge
@@ -128,15 +134,18 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
     Sources, in order: `data_dir`, then the `KERAS_PMM_DATA_DIR` environment
     variable (the files
     `emnist-<split>-{train,test}-{images-idx3,labels-idx1}-ubyte.gz` directly
-    inside, or in an `emnist/` or `emnist/gzip/` subfolder), then the NIST
-    release (561 MB, checked against its SHA-256 by `keras.utils.get_file`).
-    Offline, the download fails within seconds.
+    inside, or in an `emnist/`, `emnist/gzip/`, `gzip/` or `EMNIST/raw/`
+    (torchvision's) subfolder; gzipped as published or gunzipped, named
+    `...-idx3-ubyte` or `....idx3-ubyte`), then the NIST release (561 MB,
+    checked against its SHA-256 by `keras.utils.get_file`). Offline, the
+    download fails within seconds.
 
     Args:
         split: one of the six splits above.
         data_dir: folder of IDX files, or None.
-        verify: check the published sizes (and SHA-256 where published) of
-            the files; pass False for subsets you made yourself.
+        verify: check the published sizes (and SHA-256 where published: of
+            the gzipped files) of the files; pass False for subsets you made
+            yourself.
 
     Returns:
         `((x_train, y_train), (x_test, y_test))` numpy arrays: uint8 images
@@ -157,14 +166,11 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
     files = emnist_files(split)
     base = _sources.data_dir_from(data_dir)
     if base is None:
-        folder = _download(split)
+        base, subfolders = _download(split), ()
     else:
-        folder = _sources.find_folder(
-            f"EMNIST {split}",
-            files,
-            base,
-            subfolders=("emnist", "emnist/gzip", "gzip"),
-        )
+        subfolders = _SUBFOLDERS
+    paths = _sources.find_files(f"EMNIST {split}", files, base, subfolders)
+    folder = paths[0].parent
     sizes = (
         facts.train_size,
         facts.train_size,
@@ -172,16 +178,18 @@ def load_emnist(split="balanced", data_dir=None, verify=True):
         facts.test_size,
     )
     arrays = []
-    for file, size, digest, is_image in zip(
-        files, sizes, facts.sha256, (True, False) * 2
+    for path, size, digest, is_image in zip(
+        paths, sizes, facts.sha256, (True, False) * 2
     ):
         count = size if verify else None
         shape = (count, 28, 28) if is_image else (count,)
+        # The published SHA-256 is of the gzipped file.
+        gzipped = is_gzipped(path)
         arrays.append(
             read_idx(
-                folder / file,
+                path,
                 expected_shape=shape,
-                sha256=digest if verify else None,
+                sha256=digest if verify and gzipped else None,
             )
         )
     (x_train, y_train, x_test, y_test) = arrays

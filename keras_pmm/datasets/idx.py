@@ -3,8 +3,12 @@
 import gzip
 import hashlib
 import pathlib
+import zlib
 
 import numpy as np
+
+# The first two bytes of every gzip file.
+GZIP_MAGIC = b"\x1f\x8b"
 
 _DTYPES = {
     0x08: np.dtype("uint8"),
@@ -25,17 +29,29 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
-def read_idx(path, expected_shape=None, sha256=None):
-    """Reads an IDX file (raw or `.gz`) into a numpy array.
+def is_gzipped(path):
+    """Whether the file at `path` starts with gzip's magic number."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def read_idx(path, expected_shape=None, sha256=None, data_sha256=None):
+    """Reads an IDX file (raw or gzipped) into a numpy array.
 
     The header is two zero bytes, a type code, the number of dimensions and
     one big-endian uint32 per dimension; the data follow in row-major order.
+    A gzipped file is recognised by its content (gzip's magic number), not
+    its name, so `x-idx3-ubyte.gz`, its gunzipped copy and a renamed copy
+    all read.
 
     Args:
         path: file to read.
         expected_shape: shape the array must have (None entries match any
             size); checked before the data are read.
         sha256: expected SHA-256 of the file's bytes, checked first.
+        data_sha256: expected SHA-256 of the uncompressed IDX bytes (the
+            same for a file and any gzipped copy of it), checked once the
+            file is read.
 
     Returns:
         numpy array with the file's dtype and shape.
@@ -57,14 +73,24 @@ def read_idx(path, expected_shape=None, sha256=None):
                 "The file is corrupt or not the published release; delete it "
                 "and download it again."
             )
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as error:
-        raise ValueError(
-            f"Cannot read {path}: {error} (corrupt or truncated gzip?)"
-        ) from error
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ValueError(
+                f"Cannot read {path}: {error} (corrupt or truncated gzip?)"
+            ) from error
+    if data_sha256 is not None:
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != data_sha256:
+            raise ValueError(
+                f"Checksum mismatch for {path}: expected sha256 "
+                f"{data_sha256} of its uncompressed IDX data, got {actual}. "
+                "The file is corrupt or not the published release; delete "
+                "it and download it again."
+            )
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise ValueError(
             f"{path} is not an IDX file: its magic number is "

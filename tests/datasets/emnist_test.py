@@ -3,6 +3,7 @@
 No EMNIST data is needed: the files are written here.
 """
 
+import gzip
 import zipfile
 
 import keras
@@ -181,7 +182,7 @@ def test_image_and_label_counts_must_agree(tmp_path, no_network):
         load_emnist("digits", tmp_path, verify=False)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "bad_magic", "not_gzip"])
+@pytest.mark.parametrize("damage", ["truncated", "bad_magic", "bad_deflate"])
 def test_corrupt_files_name_the_file(tmp_path, no_network, damage):
     _write_split(tmp_path, "balanced", [1, 2], [3])
     target = tmp_path / emnist_files("balanced")[2]
@@ -190,8 +191,8 @@ def test_corrupt_files_name_the_file(tmp_path, no_network, damage):
         write_idx(target, good[:-10])
     elif damage == "bad_magic":
         write_idx(target, b"\x01\x02" + good[2:])
-    else:
-        target.write_bytes(good)
+    else:  # a gzip header, then bytes that are no deflate stream
+        target.write_bytes(gzip.compress(good)[:10] + b"\xff" * 40)
     with pytest.raises(ValueError) as info:
         load_emnist("balanced", tmp_path, verify=False)
     assert str(target) in str(info.value)
@@ -275,3 +276,48 @@ def test_download_path_unpacks_the_split_from_the_release_zip(
     np.testing.assert_array_equal(x_train, train_images)
     assert y_train.tolist() == [4, 5] and y_test.tolist() == [6]
     assert (cache / emnist_files("letters")[0]).is_file()
+
+
+@pytest.mark.parametrize("dotted", [False, True])
+def test_torchvision_layout_of_gunzipped_files(tmp_path, no_network, dotted):
+    """torchvision keeps EMNIST gunzipped in `EMNIST/raw`."""
+    raw = tmp_path / "EMNIST" / "raw"
+    train_images, test_images = _write_split(raw, "digits", [3, 4], [5])
+    for path in list(raw.iterdir()):
+        name = path.name.removesuffix(".gz")
+        if dotted:
+            name = name.replace("-idx", ".idx")
+        (raw / name).write_bytes(gzip.decompress(path.read_bytes()))
+        path.unlink()
+    (x_train, y_train), (x_test, y_test) = load_emnist(
+        "digits", tmp_path, verify=False
+    )
+    np.testing.assert_array_equal(x_train, train_images)
+    np.testing.assert_array_equal(x_test, test_images)
+    assert y_train.tolist() == [3, 4] and y_test.tolist() == [5]
+
+
+def test_gunzipped_balanced_files_are_checked_for_size_not_checksum(
+    tmp_path, monkeypatch, no_network
+):
+    """The published SHA-256 is of the gzipped files; a gunzipped copy is
+    held to the published sizes."""
+    _write_split(tmp_path, "balanced", [1, 2], [3])
+    for path in list(tmp_path.iterdir()):
+        path.with_suffix("").write_bytes(gzip.decompress(path.read_bytes()))
+        path.unlink()
+    facts = SPLITS["balanced"]
+    monkeypatch.setitem(
+        SPLITS,
+        "balanced",
+        emnist.EMNISTSplit(facts.class_names, 2, 1, sha256=facts.sha256),
+    )
+    (_, y_train), _ = load_emnist("balanced", tmp_path)
+    assert y_train.tolist() == [1, 2]
+    monkeypatch.setitem(
+        SPLITS,
+        "balanced",
+        emnist.EMNISTSplit(facts.class_names, 3, 1, sha256=facts.sha256),
+    )
+    with pytest.raises(ValueError, match=r"expected \(3, 28, 28\)"):
+        load_emnist("balanced", tmp_path)

@@ -1,6 +1,7 @@
 """IDX reader on small files written into `tmp_path`."""
 
 import gzip
+import hashlib
 
 import numpy as np
 import pytest
@@ -177,3 +178,46 @@ def test_missing_file_raises_file_not_found(tmp_path):
 def test_directory_is_not_a_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_idx(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["images-idx3-ubyte", "images.gz.part"])
+def test_gzip_is_recognised_by_content_not_name(tmp_path, name):
+    images = _images(2)
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(idx_bytes(images)))
+    np.testing.assert_array_equal(read_idx(path), images)
+
+
+def test_gunzipped_file_named_gz_reads(tmp_path):
+    images = _images(2)
+    path = tmp_path / "images-idx3-ubyte.gz"
+    path.write_bytes(idx_bytes(images))
+    np.testing.assert_array_equal(read_idx(path), images)
+
+
+def test_corrupt_deflate_stream_is_a_clear_error(tmp_path):
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip.compress(idx_bytes(_images(1)))[:10] + b"\xff" * 40)
+    with pytest.raises(ValueError, match="corrupt or truncated gzip") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_data_checksum_is_the_same_gzipped_or_not(tmp_path):
+    images = _images(2)
+    digest = hashlib.sha256(idx_bytes(images)).hexdigest()
+    raw = write_idx(tmp_path / "images", images)
+    packed = tmp_path / "images.gz"
+    packed.write_bytes(gzip.compress(idx_bytes(images), mtime=0))
+    for path in (raw, packed):
+        np.testing.assert_array_equal(
+            read_idx(path, data_sha256=digest), images
+        )
+    assert sha256_of(raw) != sha256_of(packed)
+    other = "0" * 64
+    with pytest.raises(ValueError, match="Checksum mismatch") as info:
+        read_idx(packed, data_sha256=other)
+    message = str(info.value)
+    assert str(packed) in message
+    assert f"expected sha256 {other} of its uncompressed IDX data" in message
+    assert f"got {digest}" in message

@@ -1,7 +1,9 @@
 """MNIST / Fashion-MNIST loaders: real files, folder layouts, environment
 variable, download path."""
 
+import gzip
 import os
+import pathlib
 
 import keras
 import numpy as np
@@ -12,6 +14,7 @@ from keras_pmm.datasets import DATA_DIR_VARIABLE
 from keras_pmm.datasets import _sources
 from keras_pmm.datasets import load_fashion_mnist
 from keras_pmm.datasets import load_mnist
+from keras_pmm.datasets import mnist
 from tests.datasets.idx_writer import write_idx
 
 FILES = (
@@ -55,6 +58,15 @@ LOADERS = [
         id="fashion-mnist",
     ),
 ]
+
+
+@pytest.fixture(autouse=True)
+def empty_keras_cache(monkeypatch, tmp_path):
+    """Keras' data set cache, empty unless a test fills it (so that files
+    this machine's `~/.keras` holds do not decide a test)."""
+    cache = tmp_path / "keras-cache" / "datasets"
+    monkeypatch.setattr(_sources, "keras_cache", lambda: cache)
+    return cache
 
 
 @pytest.fixture
@@ -311,3 +323,260 @@ def test_public_names():
         == len(datasets.FASHION_MNIST_CLASS_NAMES)
         == 10
     )
+
+
+# Layouts in which the original sites and tools leave the files: folder under
+# the data folder, and how each file is named (published, gunzipped, with a
+# dot before idx, in a folder of its own name as Kaggle's archive unpacks).
+def _published(file, gzipped=True):
+    stem = file.removesuffix(".gz")
+    return f"{stem}.gz" if gzipped else stem
+
+
+def _dotted(file, gzipped=False):
+    stem = file.removesuffix(".gz").replace("-idx", ".idx")
+    return f"{stem}.gz" if gzipped else stem
+
+
+def _own_folder(file):
+    stem = _dotted(file).replace(".idx", "-idx")
+    return f"{stem}/{stem}"
+
+
+LAYOUTS = [
+    pytest.param("mnist", "mnist", _published, id="ours"),
+    pytest.param("mnist", "MNIST/raw", _dotted, id="torchvision-dotted"),
+    pytest.param(
+        "mnist",
+        "MNIST/raw",
+        lambda file: _published(file, gzipped=False),
+        id="torchvision-gunzipped",
+    ),
+    pytest.param(
+        "mnist", "", lambda file: _dotted(file, True), id="flat-dotted-gz"
+    ),
+    pytest.param("mnist", "", _own_folder, id="kaggle-unpacked"),
+    pytest.param(
+        "fashion-mnist",
+        "FashionMNIST/raw",
+        lambda file: _published(file, gzipped=False),
+        id="fashion-torchvision",
+    ),
+    pytest.param(
+        "fashion-mnist",
+        "datasets/fashion-mnist",
+        _published,
+        id="fashion-keras-home",
+    ),
+]
+
+
+def _write_data_set(folder, name_of, digests, name, monkeypatch, seed=0):
+    """Small IDX files named by `name_of`; the loader's published digests
+    become theirs, so the checks run as on the real files."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for file, n, images in zip(FILES, (4, 4, 2, 2), (True, False) * 2):
+        shape = (n, 28, 28) if images else (n,)
+        array = rng.integers(0, 256, size=shape, dtype="uint8")
+        path = folder / name_of(file)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_idx(path, array)
+        arrays.append(array)
+    digests[name] = tuple(mnist._idx_sha256(array) for array in arrays)
+    monkeypatch.setattr(mnist, "_DATA_SHA256", digests)
+    return arrays
+
+
+def _assert_arrays(result, arrays):
+    (x_train, y_train), (x_test, y_test) = result
+    for got, expected in zip((x_train, y_train, x_test, y_test), arrays):
+        assert got.dtype == np.uint8
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name, subfolder, name_of", LAYOUTS)
+def test_files_are_found_in_the_layouts_users_have(
+    tmp_path, no_download, monkeypatch, name, subfolder, name_of
+):
+    base = tmp_path / "data"
+    arrays = _write_data_set(
+        base / subfolder, name_of, dict(mnist._DATA_SHA256), name, monkeypatch
+    )
+    load = load_mnist if name == "mnist" else load_fashion_mnist
+    _assert_arrays(load(base), arrays)
+    assert no_download == []
+
+
+def test_torchvision_root_named_directly(tmp_path, no_download, monkeypatch):
+    arrays = _write_data_set(
+        tmp_path / "MNIST" / "raw",
+        _published,
+        dict(mnist._DATA_SHA256),
+        "mnist",
+        monkeypatch,
+    )
+    _assert_arrays(load_mnist(tmp_path / "MNIST"), arrays)
+
+
+def test_gzipped_and_gunzipped_files_mix_in_one_folder(
+    tmp_path, no_download, monkeypatch
+):
+    def name_of(file):
+        return file if "images" in file else _dotted(file)
+
+    arrays = _write_data_set(
+        tmp_path, name_of, dict(mnist._DATA_SHA256), "mnist", monkeypatch
+    )
+    _assert_arrays(load_mnist(tmp_path), arrays)
+
+
+def test_gunzipped_files_of_another_data_set_fail_the_checksum(
+    tmp_path, no_download
+):
+    _fake_folder(tmp_path / "MNIST" / "raw")
+    for path in (tmp_path / "MNIST" / "raw").iterdir():
+        path.with_suffix("").write_bytes(gzip.decompress(path.read_bytes()))
+        path.unlink()
+    with pytest.raises(ValueError, match="Checksum mismatch") as info:
+        load_mnist(tmp_path)
+    message = str(info.value)
+    assert (
+        str(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte") in message
+    )
+    assert "of its uncompressed IDX data" in message
+
+
+def _write_npz(path, arrays):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **dict(zip(mnist._NPZ_KEYS, arrays)))
+
+
+@pytest.mark.parametrize(
+    "where", ["mnist.npz", "datasets/mnist.npz", "mnist/mnist.npz"]
+)
+def test_keras_mnist_npz_is_read(tmp_path, no_download, monkeypatch, where):
+    rng = np.random.default_rng(1)
+    arrays = [
+        rng.integers(0, 256, size=shape, dtype="uint8")
+        for shape in ((4, 28, 28), (4,), (2, 28, 28), (2,))
+    ]
+    _write_npz(tmp_path / where, arrays)
+    digests = dict(mnist._DATA_SHA256)
+    digests["mnist"] = tuple(mnist._idx_sha256(a) for a in arrays)
+    monkeypatch.setattr(mnist, "_DATA_SHA256", digests)
+    _assert_arrays(load_mnist(tmp_path), arrays)
+
+
+def test_npz_with_other_data_fails_the_checksum(tmp_path, no_download):
+    arrays = [
+        np.zeros(shape, "uint8")
+        for shape in ((4, 28, 28), (4,), (2, 28, 28), (2,))
+    ]
+    _write_npz(tmp_path / "mnist.npz", arrays)
+    with pytest.raises(ValueError, match="Checksum mismatch") as info:
+        load_mnist(tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / "mnist.npz") in message
+    assert mnist._NPZ_SHA256 in message and "x_train" in message
+
+
+def test_npz_without_the_arrays_names_them(tmp_path, no_download):
+    np.savez(tmp_path / "mnist.npz", images=np.zeros(3, "uint8"))
+    with pytest.raises(ValueError, match="x_train, y_train, x_test, y_test"):
+        load_mnist(tmp_path)
+
+
+def test_idx_files_are_preferred_over_the_npz(tmp_path, no_download):
+    np.savez(tmp_path / "mnist.npz", images=np.zeros(3, "uint8"))
+    _fake_folder(tmp_path / "mnist")
+    with pytest.raises(ValueError, match="Checksum mismatch") as info:
+        load_mnist(tmp_path)
+    assert str(tmp_path / "mnist" / FILES[0]) in str(info.value)
+
+
+def test_missing_files_message_names_the_other_forms(tmp_path, no_download):
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist(tmp_path)
+    message = str(info.value)
+    for folder in ("mnist", "MNIST/raw"):
+        assert str(tmp_path / folder) in message
+    assert "each also gunzipped or with '.idx' for '-idx'" in message
+    assert f"nor {tmp_path / 'mnist.npz'}" in message
+
+
+@pytest.mark.parametrize(
+    "load, name, cached",
+    [
+        (load_mnist, "mnist", "mnist.npz"),
+        (load_fashion_mnist, "fashion-mnist", "fashion-mnist"),
+    ],
+)
+def test_keras_cache_is_read_offline_without_a_data_dir(
+    monkeypatch, empty_keras_cache, no_download, load, name, cached
+):
+    """Offline, files Keras downloaded earlier are read, not refused."""
+    monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
+    monkeypatch.setattr(
+        _sources.socket,
+        "create_connection",
+        lambda *args, **kwargs: pytest.fail("went online"),
+    )
+    digests = dict(mnist._DATA_SHA256)
+    if cached.endswith(".npz"):
+        arrays = [
+            np.full(shape, 7, "uint8")
+            for shape in ((4, 28, 28), (4,), (2, 28, 28), (2,))
+        ]
+        _write_npz(empty_keras_cache / cached, arrays)
+        digests[name] = tuple(mnist._idx_sha256(a) for a in arrays)
+        monkeypatch.setattr(mnist, "_DATA_SHA256", digests)
+    else:
+        arrays = _write_data_set(
+            empty_keras_cache / cached, _published, digests, name, monkeypatch
+        )
+    _assert_arrays(load(), arrays)
+    assert no_download == []
+
+
+def test_corrupt_keras_cache_is_left_to_keras_to_download_again(
+    monkeypatch, empty_keras_cache
+):
+    monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
+    _write_npz(empty_keras_cache / "mnist.npz", [np.zeros(2, "uint8")] * 4)
+    expected = object()
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", lambda: expected)
+    monkeypatch.setattr(_sources, "check_online", lambda url, name: None)
+    assert load_mnist() is expected
+
+
+def test_keras_cache_follows_keras_home(monkeypatch, tmp_path):
+    monkeypatch.undo()  # the real `keras_cache`, not the fixture's
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert _sources.keras_cache() == tmp_path / "datasets"
+
+
+def test_real_gunzipped_files_in_torchvision_layout(data_dir, tmp_path):
+    """The uncompressed digests are those of the published files' data."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for file in FILES:
+        packed = (pathlib.Path(data_dir) / "mnist" / file).read_bytes()
+        target = _dotted(file) if "t10k" in file else _published(file, False)
+        (raw / target).write_bytes(gzip.decompress(packed))
+    (_, y_train), (x_test, y_test) = _assert_split_shapes(load_mnist(tmp_path))
+    np.testing.assert_array_equal(y_train[:5], [5, 0, 4, 1, 9])
+    np.testing.assert_array_equal(y_test[:5], [7, 2, 1, 0, 4])
+
+
+def test_npz_check_accepts_the_real_arrays(data_dir):
+    """An `.npz` other than Keras' file passes when its arrays are the
+    published data: the IDX encoding of each array has the published
+    digest."""
+    for name, load in (
+        ("mnist", load_mnist),
+        ("fashion-mnist", load_fashion_mnist),
+    ):
+        arrays = [a for split in load(data_dir) for a in split]
+        digests = [mnist._idx_sha256(a) for a in arrays]
+        assert tuple(digests) == mnist._DATA_SHA256[name]
