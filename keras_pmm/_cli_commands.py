@@ -297,8 +297,10 @@ def train(args):
             verbose=1,
             command=command,
         )
-    except FileExistsError as error:  # OUTPUT holds a finished run
+    except FileExistsError as error:  # OUTPUT finished, busy or other run's
         raise UsageError(error) from error
+    except KeyboardInterrupt:  # Ctrl-C: training said how to resume
+        return 130
     if preset.kind == "array":
         from keras_pmm.zoo import evaluation
 

@@ -171,7 +171,7 @@ def _parser():
     train.add_argument(
         "--overwrite",
         action="store_true",
-        help="start over when OUTPUT holds a finished run",
+        help="start over when OUTPUT holds a finished or interrupted run",
     )
 
     export = commands.add_parser(

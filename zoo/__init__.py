@@ -76,9 +76,9 @@ def metadata(name):
 def load(name_or_dir, model_class=None):
     """A compiled Keras model from a preset name or a `keras-pmm train` folder.
 
-    The weights are checked against the sha256 in the metadata before they
-    are loaded. `ImagePMMClassifier.from_preset(name)` (any model class)
-    calls this with `model_class` set.
+    The config and the weights are checked against the sha256 in the
+    metadata before they are used. `ImagePMMClassifier.from_preset(name)`
+    (any model class) calls this with `model_class` set.
 
     Args:
         name_or_dir: a name from `list()`, or a folder holding `config.json`,
@@ -90,8 +90,9 @@ def load(name_or_dir, model_class=None):
         probabilities.
 
     Raises:
-        ValueError: unknown name, weights that fail their sha256, or a
-            preset of another class than `model_class`.
+        ValueError: unknown name, a config or weights that fail their
+            sha256, a JSON file that is not valid JSON, or a preset of
+            another class than `model_class`.
         FileNotFoundError: a recipe-only preset (no weights shipped; the
             message says how to train it) or an incomplete folder.
     """

@@ -315,3 +315,63 @@ training.train("{OSCILLATOR}", output=r"{tmp_path}", verbose=0)
     )
     assert epochs.seen == [1, 2] and metadata["epochs_run"] == 3
     assert not list(tmp_path.glob(".*"))  # no lock, no temporary file
+
+
+@pytest.fixture
+def tf_log_level(monkeypatch):
+    """Restores TF_CPP_MIN_LOG_LEVEL, which `main` may set, after the test."""
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "restored after the test")
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")
+    return monkeypatch
+
+
+def test_cli_names_the_run_in_a_busy_folder_in_one_line(
+    tmp_path, tf_log_level, capsys
+):
+    from keras_pmm import cli
+
+    with run_folder.locked(tmp_path):
+        assert cli.main(["train", OSCILLATOR, "--output", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("keras-pmm: error: ") and error.count("\n") == 1
+    assert f"(pid {os.getpid()}, started " in error
+
+
+def test_cli_ctrl_c_exits_quietly_with_130(
+    tmp_path, tf_log_level, monkeypatch, capsys
+):
+    """The resume hint is `train`'s (above); no traceback follows it."""
+    from keras_pmm import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "train", interrupted)
+    assert cli.main(["train", OSCILLATOR, "--output", str(tmp_path)]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_finished_ensemble_member_with_other_settings_is_refused(
+    tmp_path,
+):
+    member = training.preset_with_overrides("pmm_mnist", epochs=1, seed=1)
+    (tmp_path / "metadata.json").write_text(
+        json.dumps(
+            {
+                "name": "pmm_mnist",
+                "recipe": dataclasses.asdict(member.recipe),
+                "backend": keras.backend.backend(),
+                "devices": 1,
+                "max_train_examples": 256,
+                "training_command": "keras-pmm train pmm_mnist_ensemble",
+            }
+        )
+    )
+    training._check_finished_member(tmp_path, member, None, 256)
+    longer = training.preset_with_overrides("pmm_mnist", epochs=2, seed=1)
+    with pytest.raises(run_folder.RunFolderError) as info:
+        training._check_finished_member(tmp_path, longer, None, None)
+    message = str(info.value)
+    assert "epochs 1 (now 2)" in message
+    assert "max_train_examples 256 (now None)" in message
+    assert "`keras-pmm train pmm_mnist_ensemble`" in message
