@@ -4,6 +4,7 @@ A maintainer tool, kept out of the installed package (keras-hub keeps its
 admin scripts in `tools/` the same way). Run from the repository root:
 
     python tools/cards.py card NAME --data-dir DIR   # re-measure, rewrite card
+    python tools/cards.py uncertainty NAME --data-dir DIR  # its UQ table
     python tools/cards.py readme                     # rewrite README's table
 
 `card` evaluates a preset on its test set, measures its latency, stores the
@@ -77,19 +78,13 @@ def measure(name, folder, data_dir=None, latency_repeats=20):
         "test_accuracy": result["accuracy"],
         "test_correct": result["correct"],
         "test_size": result["size"],
-        "per_class_accuracy": [
-            round(a, 4) for a in result["per_class_accuracy"]
-        ],
+        "per_class_accuracy": result["per_class_accuracy"],
         "per_class_size": result["confusion"].sum(axis=1).tolist(),
-        "latency_ms_batch_1": round(
-            1e3 * evaluation.predict_latency(model, x_test, 1, latency_repeats),
-            3,
-        ),
-        "latency_ms_batch_256": round(
-            1e3
-            * evaluation.predict_latency(model, x_test, 256, latency_repeats),
-            4,
-        ),
+        # Full precision: the card rounds each figure once.
+        "latency_ms_batch_1": 1e3
+        * evaluation.predict_latency(model, x_test, 1, latency_repeats),
+        "latency_ms_batch_256": 1e3
+        * evaluation.predict_latency(model, x_test, 256, latency_repeats),
         "reference_probabilities": np.round(
             _deterministic(model, folder).predict(
                 x_test[:REFERENCE_IMAGES], verbose=0
@@ -116,9 +111,8 @@ def measure_array(preset, folder, metadata, model):
     _, (x_test, _) = preset.data.load()
     metadata["test_figures"] = array_training.array_figures(preset, model)
     metadata["measured"] = {
-        "latency_ms_batch_1": round(
-            1e3 * evaluation.predict_latency(model, x_test, 1), 3
-        ),
+        "latency_ms_batch_1": 1e3
+        * evaluation.predict_latency(model, x_test, 1),
         "backend": keras.backend.backend(),
         "cpu": cpu_name(),
         "date": datetime.date.today().isoformat(),
@@ -207,26 +201,87 @@ def _array_recipe_text(recipe, examples):
     )
 
 
-def measure_uncertainty(preset, model, data_dir, x_test, y_test):
+def measure_uncertainty(
+    preset, model, data_dir, x_test, y_test, rotation=None, exported=True
+):
     """An uncertainty preset's calibration, OOD and rotation figures, and
-    its single baseline preset's, for the card."""
+    its single baseline preset's, for the card, at full precision (the card
+    rounds each once).
+
+    Args:
+        rotation: {"preset": ..., "baseline": ...} rotation studies to keep
+            (None measures them).
+        exported: also measure the exported `.tflite` files of a Bayesian
+            preset (`measure_exported`).
+    """
     baseline = zoo.load(preset.baseline)
     _, (x_ood, _) = preset.ood_data.load(data_dir)
     figures = {}
     for key, candidate in (("preset", model), ("baseline", baseline)):
-        figures[key] = {
-            name: round(value, 5)
-            for name, value in evaluation.uncertainty_figures(
-                candidate, x_test, y_test, x_ood
-            ).items()
-        }
-        rotation = evaluation.rotation_study(candidate, x_test, y_test)
-        figures[key]["rotation"] = {
-            name: [round(v, 5) for v in values]
-            for name, values in rotation.items()
-        }
+        figures[key] = evaluation.uncertainty_figures(
+            candidate, x_test, y_test, x_ood
+        )
+        figures[key]["rotation"] = (
+            rotation[key]
+            if rotation is not None
+            else evaluation.rotation_study(candidate, x_test, y_test)
+        )
     figures["ood_dataset"] = preset.ood_data.name
+    if exported and hasattr(model, "posterior_ensemble"):
+        figures["exported"] = measure_exported(model, x_test, y_test, x_ood)
     return figures
+
+
+def measure_exported(model, x_test, y_test, x_ood):
+    """Figures of a Bayesian preset's two float32 `.tflite` exports: the
+    model itself (its posterior-mean network) and its `num_samples` seeded
+    posterior draws as one ensemble graph (`posterior_ensemble`), each run
+    in LiteRT on the test and OOD images."""
+    import tempfile
+
+    from keras_pmm import export
+    from keras_pmm.export.litert import TFLiteModel
+
+    exports = {
+        "posterior_mean": model,
+        "posterior_draws": model.posterior_ensemble(),
+    }
+    figures = {"num_draws": model.num_samples, "format": "tflite float32"}
+    with tempfile.TemporaryDirectory() as folder:
+        for key, candidate in exports.items():
+            path = pathlib.Path(folder) / f"{key}.tflite"
+            export.export_tflite(candidate, path)
+            figures[key] = evaluation.uncertainty_figures(
+                TFLiteModel(path), x_test, y_test, x_ood
+            )
+            figures[key]["file_bytes"] = path.stat().st_size
+    return figures
+
+
+def remeasure_uncertainty(name, folder, data_dir=None):
+    """Re-measures the uncertainty table of a preset's card (in and out of
+    distribution, and the exported files of a Bayesian preset), keeping
+    its rotation study; stores the figures in its metadata.
+
+    Returns:
+        the metadata.
+    """
+    preset = PRESETS[name]
+    metadata = storage.read_metadata(folder)
+    _, (x_test, y_test) = preset.data.load(data_dir)
+    old = metadata["uncertainty"]
+    metadata["uncertainty"] = measure_uncertainty(
+        preset,
+        zoo.load(folder),
+        data_dir,
+        x_test,
+        y_test,
+        rotation={key: old[key]["rotation"] for key in ("preset", "baseline")},
+    )
+    metadata["uncertainty"]["date"] = datetime.date.today().isoformat()
+    metadata["uncertainty"]["backend"] = keras.backend.backend()
+    storage.write_metadata(folder, metadata)
+    return metadata
 
 
 def plot_rotation(metadata, path):
@@ -346,6 +401,10 @@ def render_card(metadata):
         return "\n".join(lines)
     evaluation_ = metadata["evaluation"]
     classes = metadata["class_names"]
+    missed = evaluation.missed_figures(metadata)
+    accuracy_miss = ""
+    if "test_accuracy" in missed and "uncertainty" not in metadata:
+        accuracy_miss = " **misses the target**"
     lines += [
         "| | |",
         "|---|---|",
@@ -353,9 +412,10 @@ def render_card(metadata):
         "official test split of "
         f"{evaluation_['test_size']:,} images |",
         f"| test accuracy | **{percent(evaluation_['test_accuracy'])}** "
-        f"({evaluation_['test_correct']:,} / {evaluation_['test_size']:,}) |",
+        f"({evaluation_['test_correct']:,} / {evaluation_['test_size']:,})"
+        f"{accuracy_miss} |",
         f"| parameters | {metadata['parameters']:,} |",
-        f"| target | {metadata['target']} |",
+        f"| target | {metadata['target']}{_target_verdict(metadata)} |",
         "| input | raw images (batch, 28, 28), uint8 or float 0..255 "
         "(all preprocessing inside the model) |",
         f"| output | class probabilities (batch, {len(classes)}) (softmax "
@@ -436,6 +496,41 @@ def _training_row(metadata):
     )
 
 
+def _target_verdict(metadata):
+    """ ", met" / ", **missed**: ..." after a checked target, else ""."""
+    status = evaluation.target_status(metadata)
+    if status is None:
+        return ""
+    missed = [
+        clause for clause, checks in status if not all(m for _, m in checks)
+    ]
+    if not missed:
+        return " (met)"
+    if len(status) == 1:
+        return " (**missed**)"
+    return " (**missed**: " + "; ".join(missed) + ")"
+
+
+MISS_MARK = " **(misses target)**"
+
+
+def _uncertainty_row(label, f, missed=()):
+    """One row of the uncertainty table; `missed` figures get a mark."""
+
+    def cell(key, text):
+        return text + (MISS_MARK if key in missed else "")
+
+    information = f.get("ood_auroc_mutual_information")
+    return (
+        f"| {label} | {cell('test_accuracy', percent(f['test_accuracy']))} "
+        f"| {cell('nll', format(f['nll'], '.4f'))} "
+        f"| {cell('ece', format(f['ece'], '.4f'))} | {f['brier']:.4f} "
+        f"| {cell('ood_auroc', format(f['ood_auroc'], '.4f'))} "
+        f"| {'-' if information is None else format(information, '.4f')} "
+        f"| {f['mean_entropy']:.3f} / {f['mean_entropy_ood']:.3f} |"
+    )
+
+
 def _uncertainty_section(metadata):
     """The card's calibration / OOD table and rotation plot (UQ presets)."""
     figures = metadata.get("uncertainty")
@@ -449,19 +544,46 @@ def _uncertainty_section(metadata):
         "test set; out-of-distribution (OOD) images: the "
         f"{figures['ood_dataset']} test set. ECE: top-label, 15 equal-width "
         "bins; NLL in nats per image; OOD AUROC from the maximum class "
-        "probability; entropies in nats.",
+        "probability (MSP) and, for a model of several members or posterior "
+        "draws, from their mutual information (MI); entropies in nats. "
+        "Each figure is rounded once from its full-precision value; a "
+        "figure that misses the preset's target is marked.",
         "",
-        "| model | accuracy | NLL | ECE | Brier | OOD AUROC | mean entropy "
-        "(in / OOD) |",
-        "|---|---|---|---|---|---|---|",
+        "| model | accuracy | NLL | ECE | Brier | OOD AUROC (MSP) | "
+        "OOD AUROC (MI) | mean entropy (in / OOD) |",
+        "|---|---|---|---|---|---|---|---|",
+        _uncertainty_row(
+            f"`{metadata['name']}`",
+            figures["preset"],
+            evaluation.missed_figures(metadata),
+        ),
+        _uncertainty_row(f"`{baseline}`", figures["baseline"]),
     ]
-    for key, label in (("preset", metadata["name"]), ("baseline", baseline)):
-        f = figures[key]
-        rows.append(
-            f"| `{label}` | {percent(f['test_accuracy'])} | {f['nll']:.4f} "
-            f"| {f['ece']:.4f} | {f['brier']:.4f} | {f['ood_auroc']:.4f} | "
-            f"{f['mean_entropy']:.3f} / {f['mean_entropy_ood']:.3f} |"
-        )
+    exported = figures.get("exported")
+    if exported:
+        rows += [
+            _uncertainty_row(
+                f"`{metadata['name']}` exported, posterior mean "
+                f"({exported['format']})",
+                exported["posterior_mean"],
+            ),
+            _uncertainty_row(
+                f"`{metadata['name']}` exported, {exported['num_draws']} "
+                f"posterior draws as one ensemble ({exported['format']})",
+                exported["posterior_draws"],
+            ),
+            "",
+            "Exported: `keras_pmm.export.export_tflite(model, path)` writes "
+            "the posterior-mean network (deterministic, "
+            f"{exported['posterior_mean']['file_bytes']:,} bytes), which "
+            "loses the Monte-Carlo predictive's uncertainty; "
+            "`export_tflite(model.posterior_ensemble(), path)` writes the "
+            f"model's {exported['num_draws']} seeded posterior draws as one "
+            "ensemble graph with no random ops "
+            f"({exported['posterior_draws']['file_bytes']:,} bytes), with "
+            "`entropy` and `mutual_information` outputs; both run in LiteRT "
+            "on the same test sets.",
+        ]
     rows += [
         "",
         f"Under rotation (15 to 180 degrees), beside `{baseline}`:",
@@ -600,12 +722,31 @@ def main(argv=None):
         default=None,
         help="preset folder to document (default: the shipped one)",
     )
+    table = commands.add_parser(
+        "uncertainty",
+        help="re-measure an uncertainty preset's uncertainty table (and a "
+        "Bayesian preset's exported files), keep its rotation study, "
+        "rewrite its card",
+    )
+    table.add_argument(
+        "name",
+        choices=sorted(n for n in PRESETS if PRESETS[n].baseline),
+        help="preset name",
+    )
+    table.add_argument("--data-dir", default=None, help="folder of IDX files")
     readme = commands.add_parser("readme", help="rewrite the README's table")
     readme.add_argument("--readme", default="README.md")
     args = parser.parse_args(argv)
     if args.command == "readme":
         update_readme(args.readme, zoo.PRESETS_DIR)
         print(f"updated the zoo table of {args.readme}")
+        return 0
+    if args.command == "uncertainty":
+        folder = zoo.PRESETS_DIR / args.name
+        write_card(
+            folder, remeasure_uncertainty(args.name, folder, args.data_dir)
+        )
+        print(f"wrote {folder / CARD_FILE}")
         return 0
     folder = pathlib.Path(args.preset_dir or zoo.PRESETS_DIR / args.name)
     metadata = storage.read_metadata(folder)

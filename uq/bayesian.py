@@ -291,9 +291,11 @@ class BayesianImagePMMClassifier(ImagePMMClassifier):
                     value = own[path]
                 variable.assign(ops.convert_to_numpy(value))
             members.append(member)
-        return DeepEnsemble(
+        ensemble = DeepEnsemble(
             members, task="classification", name=f"{self.name}_draws"
         )
+        ensemble.build((None,) + self.image_shape)
+        return ensemble
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """`keras.Model.fit`; with `kl_weight=None` the KL weight is first

@@ -56,3 +56,27 @@ def test_rendered_table_has_a_row_per_preset():
 )
 def test_card_names_the_folder_the_training_command_writes(command, expected):
     assert cards._output_folder(command) == expected
+
+
+def test_card_rounds_once_and_marks_the_figures_that_miss_the_target():
+    metadata = storage.read_metadata(
+        zoo.PRESETS_DIR / "pmm_fashion_mnist_bayes"
+    )
+    preset = metadata["uncertainty"]["preset"]
+    # 0.1234499 rounded to 5 places and then to 4 shows 0.1235.
+    preset.update(brier=0.1234499, ood_auroc=0.81)
+    card = cards.render_card(metadata)
+    assert "| 0.1234 |" in card and "0.1235" not in card
+    assert "| 0.8100 **(misses target)** |" in card
+    assert "(**missed**: OOD AUROC >= 0.90 against MNIST)" in card
+    preset["ood_auroc"] = 0.95
+    card = cards.render_card(metadata)
+    assert (
+        "misses target" not in card
+        and "OOD AUROC >= 0.90 against MNIST (met)" in card
+    )
+    plain = storage.read_metadata(zoo.PRESETS_DIR / "pmm_fashion_mnist")
+    plain["evaluation"]["test_accuracy"] = 0.8826
+    assert "**misses the target**" in cards.render_card(plain)
+    plain["evaluation"]["test_accuracy"] = 0.89
+    assert "misses" not in cards.render_card(plain)

@@ -178,7 +178,7 @@ class TestBayesianImagePMMClassifier(TestCase):
         )
         ensemble = model.posterior_ensemble()
         assert isinstance(ensemble, uq.DeepEnsemble)
-        assert ensemble.num_members == 3
+        assert ensemble.num_members == 3 and ensemble.built  # exportable
         for member in ensemble.members:
             assert type(member) is ImagePMMClassifier
             assert not variational_layers(member)  # no random draws

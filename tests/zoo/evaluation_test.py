@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from keras_pmm.uq import mutual_information
 from keras_pmm.zoo import evaluation
 from tests.test_case import TestCase
 
@@ -45,3 +46,87 @@ class TestUncertaintyFigures(TestCase):
         assert figures["test_accuracy"] == 1.0
         assert figures["ece"] < 0.03 and figures["nll"] < 0.04
         assert figures["ood_auroc"] == 0.5  # the same outputs on both sets
+
+    def test_mutual_information_auroc_of_members_and_exported_files(self):
+        rng = np.random.default_rng(0)
+        agree = np.tile(rng.dirichlet(np.ones(3), size=(1, 20)), (4, 1, 1))
+        disagree = rng.dirichlet(np.ones(3) * 0.2, size=(4, 20))
+        y = agree[0].argmax(-1)
+        figures = evaluation.figures_from_outputs(
+            y,
+            agree.mean(0),
+            disagree.mean(0),
+            mutual_information(agree),
+            mutual_information(disagree),
+        )
+        assert figures["ood_auroc_mutual_information"] == 1.0
+        assert "ood_auroc_mutual_information" not in (
+            evaluation.figures_from_outputs(y, agree[0], disagree[0])
+        )
+
+        class Exported:  # the TFLiteModel interface
+            def predict_all(self, x):
+                draws = agree if x[0, 0] == 0 else disagree
+                return {
+                    "outputs": draws.mean(0),
+                    "mutual_information": mutual_information(draws),
+                }
+
+        from_file = evaluation.uncertainty_figures(
+            Exported(), np.zeros((20, 2)), y, np.ones((20, 2))
+        )
+        assert from_file == figures
+
+
+def _metadata(accuracy, ood_auroc=None):
+    metadata = {
+        "trained": True,
+        "parameters": 4000,
+        "evaluation": {"test_accuracy": accuracy},
+        "target": ">= 88.6% test accuracy with <= 4,210 parameters",
+    }
+    if ood_auroc is not None:
+        figures = {"test_accuracy": accuracy, "ece": 0.0077, "nll": 0.33}
+        metadata["target"] = (
+            "ECE < 0.02, accuracy within 0.5 points of pmm_fashion_mnist, "
+            "OOD AUROC >= 0.90 against MNIST"
+        )
+        metadata["uncertainty"] = {
+            "preset": {**figures, "ood_auroc": ood_auroc},
+            "baseline": {**figures, "test_accuracy": 0.8826, "nll": 0.3},
+        }
+    return metadata
+
+
+class TestTargets(TestCase):
+    def test_a_missed_accuracy_is_found(self):
+        assert evaluation.missed_figures(_metadata(0.8826)) == {
+            "test_accuracy": [">= 88.6% test accuracy with <= 4,210 parameters"]
+        }
+        assert evaluation.missed_figures(_metadata(0.886)) == {}
+        status = evaluation.target_status(_metadata(0.9))
+        assert status == [
+            (
+                ">= 88.6% test accuracy with <= 4,210 parameters",
+                [("test_accuracy", True), ("parameters", True)],
+            )
+        ]
+
+    def test_a_missed_ood_auroc_is_found(self):
+        # The Fashion Bayesian card: AUROC 0.8126 against a 0.90 target.
+        missed = evaluation.missed_figures(_metadata(0.8782, 0.8126))
+        assert missed == {"ood_auroc": ["OOD AUROC >= 0.90 against MNIST"]}
+        # 0.8782 is within 0.5 points of 0.8826; 0.87 is not.
+        assert "test_accuracy" in evaluation.missed_figures(
+            _metadata(0.87, 0.95)
+        )
+
+    def test_every_trained_image_preset_target_is_checked(self):
+        from keras_pmm import zoo
+
+        for name in zoo.list():
+            metadata = zoo.metadata(name)
+            if metadata["trained"] and "evaluation" in metadata:
+                assert evaluation.target_status(metadata) is not None, name
+        other = {**_metadata(0.9), "target": "both energies within 1%"}
+        assert evaluation.target_status(other) is None
