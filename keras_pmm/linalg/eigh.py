@@ -39,12 +39,19 @@ def _broadened_inverse_gaps(eigenvalues, broadening):
     """F_ij = g_ij / (g_ij^2 + (b s)^2) with g_ij = l_j - l_i, s = max |l|.
 
     Computed on the gaps in units of s, so that neither huge nor tiny
-    spectra overflow or underflow in the squares; F = 0 for H = 0.
+    spectra overflow or underflow in the squares; F = 0 for H = 0. The unit
+    is the power of two 2^e nearest below s, applied as products with its
+    exact reciprocal 2^-e: XLA rewrites a chain of divisions a / s / s into
+    a / (s * s), which underflows to 0 (and F to inf or NaN) for spectra
+    below about 1e-19 in float32.
     """
     radius = ops.max(ops.abs(eigenvalues), axis=-1)[..., None, None]
-    scale = ops.where(radius > 0, radius, ops.ones_like(radius))
-    gaps = (eigenvalues[..., None, :] - eigenvalues[..., :, None]) / scale
-    return gaps / (ops.square(gaps) + broadening**2) / scale
+    radius = ops.where(radius > 0, radius, ops.ones_like(radius))
+    exponent = ops.floor(ops.log2(radius))
+    reciprocal = ops.power(ops.cast(2.0, radius.dtype), -exponent)
+    gaps = (eigenvalues[..., None, :] - eigenvalues[..., :, None]) * reciprocal
+    unit_broadening = broadening * radius * reciprocal  # b s / 2^e, in [b, 2b)
+    return gaps / (ops.square(gaps) + ops.square(unit_broadening)) * reciprocal
 
 
 def _with_perturbation_gradient(

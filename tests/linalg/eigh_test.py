@@ -1,6 +1,7 @@
 """eigh: values and vectors against numpy, gradients, degenerate spectra,
 bad input."""
 
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -319,4 +320,45 @@ def test_eigh_accepts_variables():
     np.testing.assert_allclose(to_numpy(linalg.eigh(variable)[0]), [1.0, 2.0])
     np.testing.assert_allclose(
         to_numpy(linalg.eigh([[2.0, 0.0], [0.0, 1.0]])[0]), [1.0, 2.0]
+    )
+
+
+class _EighLayer(keras.layers.Layer):
+    """Eigenvalues and flattened eigenvectors, for a jit-compiled predict."""
+
+    def __init__(self, method, **kwargs):
+        super().__init__(**kwargs)
+        self.method = method
+
+    def call(self, h):
+        values, vectors = linalg.eigh(h, method=self.method, validate=False)
+        return keras.ops.concatenate(
+            [values, keras.ops.reshape(vectors, (-1, 4))], axis=-1
+        )
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_jit_compiled_eigh_of_tiny_matrices_has_finite_eigenvectors(method):
+    """Issue 31, item 15: under XLA, matrices of scale 1e-19..1e-21 got the
+    right eigenvalues and NaN eigenvectors (the broadened inverse gaps
+    divided twice by the spectral radius, which XLA fuses into one
+    underflowing square). Checked with jit_compile=True on every backend
+    (XLA on TensorFlow and JAX, torch.compile on PyTorch)."""
+    scales = [1e-19, 1e-20, 1e-21]
+    h = np.array(
+        [[[a, a], [a, a]] for a in scales] + [[[0, a], [a, 0]] for a in scales],
+        "float32",
+    )
+    model = keras.Sequential([keras.Input((2, 2)), _EighLayer(method)])
+    model.compile(jit_compile=True)
+    out = model.predict(h, batch_size=len(h), verbose=0).astype("float64")
+    values, vectors = out[:, :2], out[:, 2:].reshape(-1, 2, 2)
+    assert np.all(np.isfinite(vectors))
+    unit = np.abs(h).max(axis=(1, 2))[:, None, None]
+    np.testing.assert_allclose(
+        np.swapaxes(vectors, 1, 2) @ vectors, np.eye(2)[None] + 0 * h, atol=1e-5
+    )
+    diagonal = np.swapaxes(vectors, 1, 2) @ (h / unit) @ vectors
+    np.testing.assert_allclose(
+        diagonal, values[:, :, None] / unit * np.eye(2), atol=1e-5
     )
