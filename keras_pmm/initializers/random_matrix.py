@@ -14,7 +14,6 @@ class _GaussianEnsemble(keras.initializers.Initializer):
 
     def __init__(self, scale=1.0, seed=None, fan_in_axis=None):
         self.scale = _validation.check_positive(scale, "scale")
-        self.seed = seed
         if fan_in_axis is not None and (
             isinstance(fan_in_axis, bool) or not isinstance(fan_in_axis, int)
         ):
@@ -23,9 +22,12 @@ class _GaussianEnsemble(keras.initializers.Initializer):
                 f"fan_in_axis={fan_in_axis!r}"
             )
         self.fan_in_axis = fan_in_axis
+        # Keras's own initializer checks the seed (int, SeedGenerator or a
+        # serialised SeedGenerator) and serialises it.
         self._normal = keras.initializers.RandomNormal(
             mean=0.0, stddev=1.0, seed=seed
         )
+        self.seed = self._normal.seed if isinstance(seed, dict) else seed
 
     def _entry_stddevs(self, n):
         raise NotImplementedError
@@ -43,7 +45,7 @@ class _GaussianEnsemble(keras.initializers.Initializer):
     def get_config(self):
         return {
             "scale": self.scale,
-            "seed": self.seed,
+            "seed": self._normal.get_config()["seed"],
             "fan_in_axis": self.fan_in_axis,
         }
 

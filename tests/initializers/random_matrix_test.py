@@ -1,6 +1,7 @@
 """GOE/GUE/FanInNormal initializers: statistics, semicircle, config,
 bad arguments."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -103,3 +104,22 @@ def test_non_positive_scale_is_rejected(bad):
         ValueError, match=r"`scale` must be positive. Received: scale="
     ):
         initializers.GUE(scale=bad)
+
+
+class TestSeedGeneratorSeeds(TestCase):
+    """Issue 31, item 15: a `keras.random.SeedGenerator` seed serialises,
+    as it does for Keras's own random initialisers."""
+
+    @pytest.mark.parametrize("name", ["GOE", "GUE", "FanInNormal"])
+    def test_seed_generator_round_trips(self, name):
+        initializer = getattr(initializers, name)(
+            seed=keras.random.SeedGenerator(3)
+        )
+        assert isinstance(initializer.get_config()["seed"], dict)
+        rebuilt = self.run_class_serialization_test(initializer)
+        assert rebuilt.get_config() == initializer.get_config()
+        assert to_numpy(rebuilt((2, 36))).shape == (2, 36)
+
+    def test_a_seed_of_another_type_is_refused(self):
+        with pytest.raises(ValueError, match="seed"):
+            initializers.GOE(seed="three")
