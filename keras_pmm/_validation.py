@@ -195,3 +195,176 @@ def check_hermitian(x, name, rtol=None):
             f"`{name}` must be {kind}: max |{name} - {name}^H| = "
             f"{deviation:.3g} exceeds rtol * max |{name}| = {rtol * scale:.3g}."
         )
+
+
+def check_not_empty(x, name):
+    """Raises if an array `x` has no examples (a zero-length first axis).
+
+    Datasets, generators and tensors of unknown batch size pass.
+    """
+    shape = static_shape(x) if is_array_like(x) else None
+    if shape and shape[0] == 0:
+        raise ValueError(
+            f"`{name}` is empty (shape {shape}): pass at least one example."
+        )
+
+
+# Losses whose targets are integer class indices, and those whose targets
+# are one-hot (or smoothed) probability rows; by class and by string name.
+_SPARSE_LOSSES = ("SparseCategoricalCrossentropy", "sparse_categorical")
+_ONE_HOT_LOSSES = ("CategoricalCrossentropy", "categorical_crossentropy")
+
+
+def label_form(loss):
+    """ "sparse", "one_hot" or None (unknown) for the targets of `loss`.
+
+    `loss` is a Keras loss object, function or name, as given to `compile`.
+    """
+    if loss is None:
+        return None
+    if isinstance(loss, str):
+        name = loss
+    else:
+        name = getattr(loss, "name", None) or type(loss).__name__
+        name = f"{type(loss).__name__} {name}"
+        if callable(loss) and hasattr(loss, "__name__"):
+            name = f"{name} {loss.__name__}"
+    if any(key in name for key in _SPARSE_LOSSES):
+        return "sparse"
+    if any(key in name for key in _ONE_HOT_LOSSES):
+        return "one_hot"
+    return None
+
+
+def _describe(values):
+    if values.size == 0 or not (
+        np.issubdtype(values.dtype, np.number) or values.dtype == bool
+    ):
+        return f"shape {values.shape}, dtype {values.dtype}"
+    return (
+        f"shape {values.shape}, dtype {values.dtype}, values in "
+        f"{values.min()!r}..{values.max()!r}"
+    )
+
+
+def class_labels(y, num_classes=None, name="y"):
+    """(batch,) int64 class indices from integer labels, else a ValueError.
+
+    Accepts (batch,) or (batch, 1) integer (or bool, or whole-number float)
+    labels in 0..num_classes-1 (any non-negative integer when `num_classes`
+    is None).
+
+    Raises:
+        ValueError: naming what was received, for labels that are not whole
+            numbers (float scores or probabilities), negative, not below
+            `num_classes`, NaN, or one-hot rows where indices are expected.
+    """
+    values = np.asarray(y)
+    if values.ndim == 2 and values.shape[-1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        hint = ""
+        if values.ndim == 2 and values.shape[-1] == (num_classes or -1):
+            hint = (
+                " These look like one-hot rows: pass integer labels "
+                "(y.argmax(-1)), or compile with a CategoricalCrossentropy "
+                "loss for one-hot targets."
+            )
+        raise ValueError(
+            f"`{name}` must be integer class labels shaped (batch,) or "
+            f"(batch, 1). Received: {_describe(values)}.{hint}"
+        )
+    if values.dtype == bool:
+        values = values.astype("int64")
+    if not (
+        np.issubdtype(values.dtype, np.integer)
+        or np.issubdtype(values.dtype, np.floating)
+    ):
+        raise ValueError(
+            f"`{name}` must be integer class labels. Received: "
+            f"{_describe(values)}"
+        )
+    if np.issubdtype(values.dtype, np.floating):
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"`{name}` must be integer class labels, but holds NaN or "
+                f"inf. Received: shape {values.shape}, dtype {values.dtype}"
+            )
+        if not np.all(values == np.round(values)):
+            raise ValueError(
+                f"`{name}` must be integer class labels, but holds "
+                f"fractions (scores or probabilities?). Received: "
+                f"{_describe(values)}"
+            )
+    if values.size and values.min() < 0:
+        raise ValueError(
+            f"`{name}` must be class labels >= 0. Received: {_describe(values)}"
+        )
+    if num_classes is not None and values.size and values.max() >= num_classes:
+        raise ValueError(
+            f"`{name}` must be class labels in 0..{num_classes - 1} for a "
+            f"model of {num_classes} classes. Received: {_describe(values)}"
+        )
+    return values.astype("int64")
+
+
+def one_hot_labels(y, num_classes, name="y"):
+    """(batch, num_classes) float64 one-hot (or smoothed) label rows.
+
+    Raises:
+        ValueError: naming what was received, for integer indices where
+            one-hot rows are expected, another class count, or rows that are
+            not non-negative and summing to 1.
+    """
+    values = np.asarray(y)
+    if values.ndim != 2 or values.shape[-1] != num_classes:
+        hint = ""
+        if values.ndim == 1 or (values.ndim == 2 and values.shape[-1] == 1):
+            hint = (
+                " These look like integer labels: one-hot encode them "
+                "(keras.utils.to_categorical) or compile with "
+                "SparseCategoricalCrossentropy."
+            )
+        raise ValueError(
+            f"`{name}` must be one-hot rows shaped (batch, {num_classes}) "
+            f"for a model of {num_classes} classes. Received: "
+            f"{_describe(values)}.{hint}"
+        )
+    values = values.astype("float64")
+    if values.size and (
+        not np.all(np.isfinite(values))
+        or values.min() < 0
+        or np.abs(values.sum(-1) - 1).max() > 1e-3
+    ):
+        raise ValueError(
+            f"`{name}` must hold one-hot rows (non-negative, each summing to "
+            f"1). Received: {_describe(values)}"
+        )
+    return values
+
+
+def check_class_targets(y, num_classes, loss=None, name="y"):
+    """Checks concrete classifier targets against `num_classes` and `loss`.
+
+    Integer labels for sparse losses, one-hot rows for categorical ones;
+    with any other loss, the form is read from the shape (2-D rows of
+    `num_classes` entries are one-hot). Datasets, generators and traced
+    tensors pass unchecked.
+
+    Raises:
+        ValueError: see `class_labels` and `one_hot_labels`.
+    """
+    if y is None or not is_array_like(y) and not isinstance(y, (list, tuple)):
+        return
+    if is_array_like(y) and not _backend.is_concrete(y):
+        return
+    values = y if isinstance(y, np.ndarray) else ops.convert_to_numpy(y)
+    values = np.asarray(values)
+    form = label_form(loss)
+    if form is None:
+        one_hot = values.ndim == 2 and values.shape[-1] == num_classes != 1
+        form = "one_hot" if one_hot else "sparse"
+    if form == "one_hot":
+        one_hot_labels(values, num_classes, name)
+    else:
+        class_labels(values, num_classes, name)

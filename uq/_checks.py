@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from keras_pmm import _validation
+
 # Rows of probabilities may drift from 1 by float32 rounding (softmax of
 # many classes, averages of members); anything further is not a
 # probability vector.
@@ -73,41 +75,53 @@ def probabilities(x, min_rank=2, name="probabilities"):
     return x
 
 
-def labels(y, name="y_true"):
-    y = as_numpy(y, name)
-    if y.ndim == 2 and y.shape[-1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(
-            f"`{name}` must be (batch,) integer labels. Received shape "
-            f"{y.shape}"
-        )
-    if y.size and not np.all(np.equal(np.mod(y, 1), 0)):
-        raise ValueError(f"`{name}` must hold integer class labels.")
-    return y.astype("int64")
+def labels(y, name="y_true", num_classes=None):
+    """(batch,) int64 class labels in 0..num_classes-1 (see
+    `keras_pmm._validation.class_labels` for what is refused)."""
+    return _validation.class_labels(as_numpy(y, name), num_classes, name)
 
 
 def labelled_probabilities(y_true, probabilities_):
     """Checked (labels, probabilities) of one non-empty, matching set."""
-    y_true = labels(y_true)
     probabilities_ = probabilities(probabilities_)
     if probabilities_.ndim != 2:
         raise ValueError(
             "`probabilities` must be (batch, num_classes). Received shape "
             f"{probabilities_.shape}"
         )
+    y_true = labels(y_true, num_classes=probabilities_.shape[-1])
     if len(y_true) != len(probabilities_):
         raise ValueError(
             f"`y_true` has {len(y_true)} labels but `probabilities` has "
             f"{len(probabilities_)} rows: they must describe the same set."
         )
-    num_classes = probabilities_.shape[-1]
-    if np.any(y_true < 0) or np.any(y_true >= num_classes):
-        raise ValueError(
-            f"Labels must be in 0..{num_classes - 1} (the probability "
-            f"columns). Received labels in {y_true.min()}..{y_true.max()}"
-        )
     return y_true, probabilities_
+
+
+def prediction_sets(sets, name="sets"):
+    """(batch, num_classes) boolean prediction sets.
+
+    Booleans, or integers that are all 0 or 1; probabilities or scores are
+    refused (every positive entry would count as "in the set").
+    """
+    sets = as_numpy(sets, name)
+    if sets.ndim != 2:
+        raise ValueError(
+            f"`{name}` must be boolean prediction sets shaped (batch, "
+            f"num_classes). Received shape {sets.shape}"
+        )
+    if sets.dtype != bool:
+        if not np.issubdtype(sets.dtype, np.number) or not np.all(
+            (sets == 0) | (sets == 1)
+        ):
+            raise ValueError(
+                f"`{name}` must be boolean prediction sets (e.g. from "
+                "SplitConformalClassifier.predict_set), not probabilities "
+                f"or scores. Received dtype {sets.dtype} with values in "
+                f"{sets.min()!r}..{sets.max()!r}"
+            )
+        sets = sets.astype(bool)
+    return sets
 
 
 def scores(x, name):
@@ -124,15 +138,26 @@ def regression_pairs(y_true, y_pred, name="y_pred"):
     y_true = as_numpy(y_true, "y_true").astype("float64")
     y_pred = as_numpy(y_pred, name).astype("float64")
     if y_true.shape != y_pred.shape:
-        if y_true.size == y_pred.size and y_pred.size:
-            y_true = y_true.reshape(y_pred.shape)
-        else:
+        # Only a trailing axis of one may differ: (N,) targets against
+        # (N, 1) predictions. Anything else (a transposed (k, N) against
+        # (N, k)) would pair the wrong numbers if reshaped.
+        if _squeezed(y_true.shape) != _squeezed(y_pred.shape):
             raise ValueError(
                 f"`y_true` has shape {y_true.shape} but `{name}` has shape "
-                f"{y_pred.shape}: they must describe the same set."
+                f"{y_pred.shape}: they must describe the same set, example "
+                "by example (is one of them transposed?)."
             )
+        y_true = y_true.reshape(y_pred.shape)
     if y_true.size == 0:
         raise ValueError("The calibration set is empty.")
     if not (np.all(np.isfinite(y_true)) and np.all(np.isfinite(y_pred))):
         raise ValueError(f"`y_true` and `{name}` must be finite.")
     return y_true, y_pred
+
+
+def _squeezed(shape):
+    """`shape` without trailing axes of length one."""
+    shape = tuple(shape)
+    while shape and shape[-1] == 1:
+        shape = shape[:-1]
+    return shape

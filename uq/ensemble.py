@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_pmm import _precision
+from keras_pmm import _validation
 from keras_pmm.uq import _checks
 from keras_pmm.uq import _tensors
 from keras_pmm.uq.losses import GaussianNLL
@@ -266,6 +267,7 @@ class DeepEnsemble(keras.Model):
         """
         x, y = _training_arrays(x, y, "x", "y")
         self.check_inputs(x)
+        self.check_targets(y)
         batches = _MemberBatches(
             x, y, batch_size, self.num_members, self.seed, shuffle
         )
@@ -277,6 +279,8 @@ class DeepEnsemble(keras.Model):
                     "`validation_data` must be an (x_val, y_val) tuple."
                 )
             x_val, y_val = _training_arrays(*validation_data, "x_val", "y_val")
+            self.check_inputs(x_val)
+            self.check_targets(y_val, "y_val")
             validation_data = (
                 tuple([x_val] * self.num_members),
                 tuple([y_val] * self.num_members),
@@ -322,12 +326,29 @@ class DeepEnsemble(keras.Model):
         if check is not None:
             check(x)
 
+    def check_targets(self, y, name="y"):
+        """Finite targets; for classification, labels of the members' classes.
+
+        Raises:
+            ValueError: NaN/inf targets, or class labels out of
+                0..num_classes-1, negative, fractional or in the form the
+                member loss does not take (see `PMMClassifier.check_targets`).
+        """
+        _validation.check_finite(y, name)
+        if self.task == "classification" and self.num_classes is not None:
+            _validation.check_class_targets(
+                y, self.num_classes, self.member_loss, name
+            )
+
     def predict(self, x, *args, **kwargs):
+        _validation.check_not_empty(x, "x")
         self.check_inputs(x)
         return super().predict(x, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        _validation.check_not_empty(x, "x")
         self.check_inputs(x)
+        self.check_targets(y)
         if self.task == "regression":
             raise NotImplementedError(
                 "A regression DeepEnsemble predicts a Gaussian "

@@ -108,6 +108,30 @@ class FeatureScaling(keras.layers.Layer):
         self.scale.assign(scale.astype(self.scale.dtype))
         self.adapted = True
 
+    def drift(self, data):
+        """How far `data` lies from the fitted scaling, in units of it.
+
+        The largest, over features, of |offset' - offset| / scale and
+        |log(scale' / scale)|, where offset' and scale' are what `adapt`
+        would fit to `data`: 0 for the data the layer was adapted to.
+
+        Args:
+            data: a NumPy array or tensor, (samples, ..., d).
+
+        Returns:
+            A float >= 0 (0 when the layer is not adapted yet).
+        """
+        if not self.adapted:
+            return 0.0
+        statistics = _Moments()
+        statistics.update(np.asarray(keras.ops.convert_to_numpy(data)))
+        offset, scale = statistics.result(self.mode, self.feature_range)
+        old_offset = keras.ops.convert_to_numpy(self.offset).astype("float64")
+        old_scale = keras.ops.convert_to_numpy(self.scale).astype("float64")
+        shift = np.abs(offset - old_offset) / old_scale
+        stretch = np.abs(np.log(scale / old_scale))
+        return float(max(shift.max(initial=0.0), stretch.max(initial=0.0)))
+
     def call(self, inputs):
         inputs = ops.cast(inputs, self.compute_dtype)
         offset = ops.cast(self.offset, self.compute_dtype)

@@ -39,6 +39,22 @@ class PMMClassifierTask(PMMTask):
         """(batch, num_classes) probabilities softmax(logits / temperature)."""
         return ops.softmax(logits / self.temperature, axis=-1)
 
+    def check_targets(self, y, name="y"):
+        """Also checks class labels against `num_classes` and the loss.
+
+        Integer labels in 0..num_classes-1 for the default sparse loss;
+        one-hot rows of `num_classes` for a categorical loss.
+
+        Raises:
+            ValueError: naming what was received, for labels out of range,
+                negative, fractional, or in the other form (one-hot rows
+                where indices are expected, or the reverse).
+        """
+        super().check_targets(y, name)
+        _validation.check_class_targets(
+            y, self.num_classes, getattr(self, "loss", None), name
+        )
+
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy()
 

@@ -1,6 +1,7 @@
 """Affine PMM for regression."""
 
 import itertools
+import warnings
 
 import keras
 import numpy as np
@@ -18,6 +19,9 @@ from keras_pmm.models.pmm_task import AffinePMMTask
 READOUTS = ("observable", "eigenvalue")
 EIGENVALUE_MAPS = ("affine", None)
 SCALINGS = ("minmax", "standard", None)
+# A later fit warns when its data's own scaling is this far from the kept
+# one (FeatureScaling.drift: 0.7 of its range, or a factor e^0.7 ~ 2).
+_DRIFT_WARNING = 0.7
 
 
 @keras.saving.register_keras_serializable(package="keras_pmm")
@@ -248,12 +252,13 @@ class PMMRegressor(AffinePMMTask):
             targets = [t.reshape(t.shape[0], -1) for t in targets]
             self.target_scaler.adapt(targets)
 
-    def check_targets(self, y):
-        """Raises unless array targets `y` are (N,) or (N, num_outputs).
+    def check_targets(self, y, name="y"):
+        """Raises unless array targets `y` are finite, (N,) or (N, num_outputs).
 
         Keras's losses would broadcast (N, k) targets against (N, 1)
         predictions without a word.
         """
+        super().check_targets(y, name)
         if not _validation.is_array_like(y):
             return
         shape = tuple(y.shape)
@@ -268,7 +273,22 @@ class PMMRegressor(AffinePMMTask):
             )
 
     def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, after fitting the scaling on a first fit.
+
+        The first `fit` on arrays adapts the input and target scaling to
+        (x, y); later fits keep it, so a model can be trained on. A later
+        fit on data that lie far outside that scaling (shifted by more than
+        0.7 of its range, or wider or narrower by more than a factor 2) warns:
+        call `adapt(x, y)` first to re-fit the scaling to the new data.
+
+        Raises:
+            ValueError: empty, NaN/inf or wrongly shaped data, or a dataset
+                for a model that was never adapted.
+        """
+        _validation.check_not_empty(x, "x")
         self.check_targets(y)
+        if self.adapted and _validation.is_array_like(x) and y is not None:
+            self._warn_on_drift(x, y)
         if not self.adapted:
             if not (_validation.is_array_like(x) and y is not None):
                 raise ValueError(
@@ -282,6 +302,29 @@ class PMMRegressor(AffinePMMTask):
             _validation.check_finite(y, "y")
             self.adapt(x, y)
         return super().fit(x, y, *args, **kwargs)
+
+    def _warn_on_drift(self, x, y):
+        drifts = [
+            (what, scaler.drift(np.reshape(data, (len(data), -1))))
+            for what, scaler, data in (
+                ("inputs", self.input_scaler, keras.ops.convert_to_numpy(x)),
+                ("targets", self.target_scaler, keras.ops.convert_to_numpy(y)),
+            )
+            if scaler is not None and len(data)
+        ]
+        far = [
+            f"{what} (drift {value:.2g})"
+            for what, value in drifts
+            if value > _DRIFT_WARNING
+        ]
+        if far:
+            warnings.warn(
+                f"PMMRegressor.fit: the {' and '.join(far)} lie far outside "
+                "the scaling fitted by the first fit, which this fit keeps. "
+                "Call `model.adapt(x, y)` before `fit` to re-fit the scaling "
+                "to these data.",
+                stacklevel=3,
+            )
 
     def build(self, input_shape):
         super().build(input_shape)

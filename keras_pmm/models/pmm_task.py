@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_pmm import _backend
 from keras_pmm import _validation
 
 
@@ -119,19 +120,47 @@ class PMMTask(keras.Model):
     def check_input_shape(self, shape):
         """Raises a ValueError unless `shape` (None: unknown rank) fits."""
 
-    def fit(self, x=None, y=None, *args, **kwargs):
+    def check_targets(self, y, name="y"):
+        """Raises on invalid numpy or eager-tensor targets `y`.
+
+        Runs before `fit` and `evaluate` (and on `validation_data`): rejects
+        NaN or inf. Classifiers extend it with their label contract.
+        """
+        _validation.check_finite(y, name)
+
+    def _check_data(self, x, y, name=""):
+        _validation.check_not_empty(x, f"x{name}")
         self.check_inputs(x)
-        _validation.check_finite(y, "y")
-        return super().fit(x, y, *args, **kwargs)
+        self.check_targets(y, f"y{name}")
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self._check_data(x, y)
+        validation_data = kwargs.get("validation_data")
+        if isinstance(validation_data, (tuple, list)) and len(
+            validation_data
+        ) in (2, 3):
+            self._check_data(*validation_data[:2], name="_val")
+        x = _backend.finite_dataset(x)
+        validation_data = _backend.finite_dataset(
+            validation_data, prefix="validation_data "
+        )
+        if validation_data is not None:
+            kwargs["validation_data"] = validation_data
+        with _backend.dataset_errors(self, x, validation_data):
+            return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
-        self.check_inputs(x)
-        _validation.check_finite(y, "y")
-        return super().evaluate(x, y, *args, **kwargs)
+        self._check_data(x, y)
+        x = _backend.finite_dataset(x)
+        with _backend.dataset_errors(self, x):
+            return super().evaluate(x, y, *args, **kwargs)
 
     def predict(self, x, *args, **kwargs):
+        _validation.check_not_empty(x, "x")
         self.check_inputs(x)
-        return super().predict(x, *args, **kwargs)
+        x = _backend.finite_dataset(x)
+        with _backend.dataset_errors(self, x):
+            return super().predict(x, *args, **kwargs)
 
 
 class AffinePMMTask(PMMTask):
