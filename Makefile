@@ -21,10 +21,17 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 demo: $(VENV)/.installed
 	KERAS_BACKEND=tensorflow $(VENV)/bin/keras-pmm demo
 
+# Tests marked `large` (full-data checks, slow end-to-end runs) run once, on
+# LARGE_BACKEND; those also marked `every_backend` (backend behaviour such as
+# jit_compile) run on each backend.
+LARGE_BACKEND ?= tensorflow
+
 test: $(VENV)/.installed lint
 	@set -e; for backend in $(BACKENDS); do \
-		echo "=== KERAS_BACKEND=$$backend ==="; \
-		KERAS_BACKEND=$$backend $(PY) -m pytest -n 2 --durations=10 -m "large or not large" $(PYTEST_ARGS); \
+		markers="not large or every_backend"; \
+		if [ "$$backend" = "$(LARGE_BACKEND)" ]; then markers="large or not large"; fi; \
+		echo "=== KERAS_BACKEND=$$backend ($$markers) ==="; \
+		KERAS_BACKEND=$$backend $(PY) -m pytest -n 2 --durations=15 -m "$$markers" $(PYTEST_ARGS); \
 	done
 
 # Keras's ruff settings (pyproject.toml): lint and formatting, code and

@@ -286,6 +286,7 @@ class TestConformance(TestCase):
             assert np.all(np.isfinite(predictions.astype("float32")))
 
     @pytest.mark.large
+    @pytest.mark.every_backend
     @pytest.mark.parametrize(
         "case", [c for c in MODEL_CASES if c.jit], ids=lambda c: c.name
     )

@@ -77,6 +77,7 @@ class TestUserChecks(TestCase):
             model.predict(images(2, 9, 9), verbose=0)
 
     @pytest.mark.large
+    @pytest.mark.every_backend
     @pytest.mark.parametrize("kind", sorted(MAKERS))
     def test_jit_compile_fits_and_predicts_like_eager(self, kind):
         """XLA on TensorFlow and JAX, torch.compile on PyTorch."""

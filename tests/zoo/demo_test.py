@@ -3,10 +3,13 @@
 
 import re
 
+import pytest
+
 from keras_pmm import zoo
 from keras_pmm.zoo import demo
 
 
+@pytest.mark.large  # full test sets of every preset: once, on one backend
 def test_demo_reproduces_the_cards_and_classifies_the_samples(data_dir):
     printed = []
     results = demo.run(data_dir, print_fn=printed.append)
