@@ -2,9 +2,15 @@
 
 Everything else in keras-pmm uses `keras.ops` only. The helpers here answer
 questions that `keras.ops` cannot: whether a tensor holds concrete values
-(so that data-dependent input checks can run) or is being traced; and they
-build complex tensors without TensorFlow's complex-to-real cast warnings.
+(so that data-dependent input checks can run) or is being traced; they
+build complex tensors without TensorFlow's complex-to-real cast warnings;
+and they check the batches of a `tf.data.Dataset` for NaN inside its
+pipeline, where every backend reads them (`finite_dataset`).
 """
+
+import contextlib
+import re
+import sys
 
 import keras
 import numpy as np
@@ -126,3 +132,130 @@ def sequenced(function, x):
     first = output[0] if isinstance(output, (tuple, list)) else output
     _LAST_LAPACK["output"] = first
     return output
+
+
+# Opens the message of the assertion `finite_dataset` adds to a dataset.
+_NOT_FINITE_MARK = "keras_pmm: NaN or inf in a dataset batch:"
+_NOT_FINITE = re.compile(
+    re.escape(_NOT_FINITE_MARK)
+    + r" (?P<name>[^\]]+)\] \[(?P<count>\d+)\] \[(?P<size>\d+)\]"
+    r" \[\[(?P<index>[-\d ]*)\]\]"
+)
+
+
+def is_tf_dataset(x):
+    """Whether `x` is a `tf.data.Dataset` (never imports TensorFlow)."""
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(x, tf.data.Dataset)
+
+
+def finite_dataset(dataset, prefix=""):
+    """`dataset` with every batch checked for NaN and inf; others unchanged.
+
+    The check runs inside the `tf.data` pipeline, so it holds whichever
+    backend consumes the batches: JAX and TensorFlow trace the model, which
+    skips the check of concrete inputs, and on JAX a NaN batch otherwise
+    gave a NaN row with no error. Elements are `x`, `(x, y)` or `(x, y,
+    sample_weight)`, as Keras reads them; float and complex tensors are
+    checked. The failure is a TensorFlow error that `dataset_errors` turns
+    into a `ValueError`.
+
+    Args:
+        dataset: any value; only a `tf.data.Dataset` is wrapped.
+        prefix: put before the names `x`, `y` and `sample_weight` in the
+            message (e.g. "validation_data ").
+
+    Returns:
+        The checked dataset, or `dataset` itself when it is not one.
+    """
+    if not is_tf_dataset(dataset):
+        return dataset
+    import tensorflow as tf
+
+    def check(tensor, name):
+        if not isinstance(tensor, tf.Tensor) or not (
+            tensor.dtype.is_floating or tensor.dtype.is_complex
+        ):
+            return tensor
+        values = tensor
+        if tensor.dtype.is_complex:
+            values = tf.math.real(tensor) + tf.math.imag(tensor)
+        bad = tf.logical_not(tf.math.is_finite(values))
+        count = tf.reduce_sum(tf.cast(bad, tf.int64))
+        assertion = tf.debugging.Assert(
+            tf.equal(count, 0),
+            [
+                f"{_NOT_FINITE_MARK} {prefix}{name}",
+                count,
+                tf.size(tensor, out_type=tf.int64),
+                tf.where(bad)[:1],
+            ],
+            summarize=64,
+        )
+        with tf.control_dependencies([assertion]):
+            return tf.identity(tensor)
+
+    names = ("x", "y", "sample_weight")
+    unpacked = type(dataset.element_spec) is tuple  # map passes it as *args
+
+    def check_element(*element):
+        parts = element if unpacked else element[:1]
+        checked = tuple(
+            tf.nest.map_structure(
+                lambda t, i=i: check(t, names[i] if i < 3 else f"[{i}]"), part
+            )
+            for i, part in enumerate(parts)
+        )
+        return checked if unpacked else checked[0]
+
+    return dataset.map(check_element)
+
+
+def _not_finite_message(error):
+    match = _NOT_FINITE.search(str(error))
+    if match is None:
+        return None
+    index = tuple(int(i) for i in match["index"].split())
+    return (
+        f"`{match['name']}` must be finite, but a batch of the "
+        f"tf.data.Dataset holds {match['count']} NaN or inf entries among "
+        f"its {match['size']} (first at index {index} of that batch)."
+    )
+
+
+@contextlib.contextmanager
+def dataset_errors(model, *inputs):
+    """Turns `finite_dataset`'s failure inside `model`'s `fit`, `evaluate`
+    or `predict` into a `ValueError` naming the input.
+
+    On JAX, Keras detaches the model's variable values while its loop runs
+    (and donates their buffers to the compiled steps) and reattaches them
+    when the loop ends; an error raised mid-loop would leave them detached
+    (the next call fails with "'NoneType' object is not callable"). So when
+    one of `inputs` is a `tf.data.Dataset`, copies of the values held before
+    the call are put back.
+
+    Raises:
+        ValueError: a batch held NaN or inf.
+    """
+    saved = []
+    if keras.backend.backend() == "jax" and any(map(is_tf_dataset, inputs)):
+        import jax.numpy as jnp
+
+        variables = list(model.variables) + list(model.metrics_variables)
+        if getattr(model, "optimizer", None) is not None:
+            variables += list(model.optimizer.variables)
+        saved = [
+            (v, None if v._value is None else jnp.array(v._value, copy=True))
+            for v in {id(v): v for v in variables}.values()
+        ]
+    try:
+        yield
+    except Exception as error:
+        message = _not_finite_message(error)
+        if message is None:
+            raise
+        for variable, value in saved:
+            if value is not None:
+                variable._value = value
+        raise ValueError(message) from None
