@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_pmm import _backend
 from keras_pmm import _precision
 from keras_pmm import _validation
 from keras_pmm.uq import _checks
@@ -343,7 +344,9 @@ class DeepEnsemble(keras.Model):
     def predict(self, x, *args, **kwargs):
         _validation.check_not_empty(x, "x")
         self.check_inputs(x)
-        return super().predict(x, *args, **kwargs)
+        x = _backend.finite_dataset(x)
+        with _backend.dataset_errors(self, x):
+            return super().predict(x, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         _validation.check_not_empty(x, "x")
@@ -356,7 +359,9 @@ class DeepEnsemble(keras.Model):
                 "keras_pmm.uq.predict_with_uncertainty and "
                 "keras_pmm.uq.gaussian_nll instead of `evaluate`."
             )
-        return super().evaluate(x, y, *args, **kwargs)
+        x = _backend.finite_dataset(x)
+        with _backend.dataset_errors(self, x):
+            return super().evaluate(x, y, *args, **kwargs)
 
     def get_config(self):
         return {

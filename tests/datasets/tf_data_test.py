@@ -160,3 +160,25 @@ def test_checked_dataset_keeps_its_elements():
             tf.nest.map_structure(np.testing.assert_array_equal, got, expected)
     assert _backend.finite_dataset(x) is x
     assert _backend.finite_dataset(None) is None
+
+
+def test_nan_in_a_dataset_given_to_a_deep_ensemble():
+    import tensorflow as tf
+
+    from keras_pmm import models
+    from keras_pmm import uq
+
+    ensemble = uq.DeepEnsemble(
+        models.PMMClassifier(num_classes=3, n=3), num_members=2, seed=0
+    )
+    ensemble.build((None, 3))
+    features = _features((2, 2), np.inf)
+    dataset = tf.data.Dataset.from_tensor_slices(features).batch(8)
+    message = NAN_MESSAGE.format(name="x", size=24, index=(2, 2))
+    with pytest.raises(ValueError) as info:
+        ensemble.predict(dataset, verbose=0)
+    assert str(info.value) == message
+    labels = tf.data.Dataset.from_tensor_slices(np.arange(32) % 3).batch(8)
+    with pytest.raises(ValueError) as info:
+        ensemble.evaluate(tf.data.Dataset.zip((dataset, labels)), verbose=0)
+    assert str(info.value) == message
