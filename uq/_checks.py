@@ -18,7 +18,21 @@ def as_numpy(x, name):
         from keras import ops
 
         x = ops.convert_to_numpy(x)
-    return np.asarray(x)
+    try:
+        return np.asarray(x)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"`{name}` must be an array: {error}") from None
+
+
+def as_float(x, name):
+    """float64 numpy copy of an array of real numbers (bool, int, float)."""
+    x = as_numpy(x, name)
+    if x.dtype.kind not in "biuf":
+        raise ValueError(
+            f"`{name}` must be an array of real numbers. Received: dtype "
+            f"{x.dtype}, shape {x.shape}"
+        )
+    return x.astype("float64")
 
 
 def positive_int(value, name):
@@ -47,7 +61,7 @@ def alpha(value):
 
 def probabilities(x, min_rank=2, name="probabilities"):
     """float64 probabilities of rank >= `min_rank`, rows summing to 1."""
-    x = as_numpy(x, name).astype("float64")
+    x = as_float(x, name)
     if x.ndim < min_rank:
         raise ValueError(
             f"`{name}` must have at least {min_rank} axes, the last over "
@@ -125,7 +139,7 @@ def prediction_sets(sets, name="sets"):
 
 
 def scores(x, name):
-    x = as_numpy(x, name).astype("float64").reshape(-1)
+    x = as_float(x, name).reshape(-1)
     if x.size == 0:
         raise ValueError(f"`{name}` is empty.")
     if not np.all(np.isfinite(x)):
@@ -135,8 +149,8 @@ def scores(x, name):
 
 def regression_pairs(y_true, y_pred, name="y_pred"):
     """Checked (targets, predictions) of one non-empty set, same shape."""
-    y_true = as_numpy(y_true, "y_true").astype("float64")
-    y_pred = as_numpy(y_pred, name).astype("float64")
+    y_true = as_float(y_true, "y_true")
+    y_pred = as_float(y_pred, name)
     if y_true.shape != y_pred.shape:
         # Only a trailing axis of one may differ: (N,) targets against
         # (N, 1) predictions. Anything else (a transposed (k, N) against
