@@ -403,10 +403,10 @@ def coverage(y_true, sets_or_intervals):
     if isinstance(sets_or_intervals, tuple):
         lower, upper = sets_or_intervals
         y_true, lower = _checks.regression_pairs(y_true, lower, "lower")
-        upper = _checks.as_numpy(upper, "upper").reshape(lower.shape)
+        _, upper = _checks.regression_pairs(y_true, upper, "upper")
         return float(np.mean((lower <= y_true) & (y_true <= upper)))
-    sets = _checks.as_numpy(sets_or_intervals, "sets").astype(bool)
-    y_true = _checks.labels(y_true)
+    sets = _checks.prediction_sets(sets_or_intervals)
+    y_true = _checks.labels(y_true, num_classes=sets.shape[-1])
     if len(y_true) != len(sets) or not len(y_true):
         raise ValueError(
             f"{len(y_true)} labels for {len(sets)} sets: they must describe "
