@@ -136,17 +136,44 @@ def check_finite(x, name):
     _check_finite_values(np.asarray(ops.convert_to_numpy(x)), name)
 
 
-def check_non_negative(x, name):
-    """Raises if a concrete `x` holds a negative entry; skips traced tensors."""
+# Slack for interpolated images (rotations, resizing) that overshoot the
+# pixel range by rounding: in units of the full intensity (1.0).
+_PIXEL_SLACK = 1e-3
+
+
+def check_pixel_range(x, input_scale, name="x"):
+    """Raises if concrete images `x` leave the intensity range 0..1/input_scale.
+
+    An image model rescales raw pixels by `input_scale` (1/255 for 0..255
+    pixels) to intensities in [0, 1]; pixels below 0 or above 1/input_scale
+    (standardised images, 16-bit 0..65535 images) would give confident
+    wrong answers. Traced tensors are skipped.
+
+    Raises:
+        ValueError: naming the range received and the range expected.
+    """
     if not _backend.is_concrete(x):
         return
     values = np.asarray(ops.convert_to_numpy(x))
-    if values.size and values.min() < 0:
-        raise ValueError(
-            f"`{name}` must be non-negative (raw pixel intensities), but "
-            f"{int((values < 0).sum())} of its {values.size} entries are "
-            f"negative (smallest {values.min()!r})."
+    if not values.size or not np.issubdtype(values.dtype, np.number):
+        return
+    low, high = float(values.min()), float(values.max())
+    top = 1.0 / input_scale
+    if low >= -_PIXEL_SLACK * top and high <= (1.0 + _PIXEL_SLACK) * top:
+        return
+    hint = ""
+    if high <= 65535 and high > 256 and low >= 0:
+        hint = " 16-bit images (0..65535) need dividing by 257 first."
+    elif low < 0:
+        hint = (
+            " Pass raw pixel intensities, not standardised or centred "
+            "images."
         )
+    raise ValueError(
+        f"`{name}` must hold pixel intensities in 0..{top:g} (the model "
+        f"multiplies them by input_scale={input_scale:g}). Received values "
+        f"in {low:g}..{high:g}.{hint}"
+    )
 
 
 def _check_finite_values(values, name):

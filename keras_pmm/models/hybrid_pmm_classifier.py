@@ -159,7 +159,9 @@ class HybridPMMClassifier(PMMClassifierTask):
         self.decoder = decoder
         self.which = which
         self.method = method
-        self.input_scale = float(input_scale)
+        self.input_scale = _validation.check_positive(
+            input_scale, "input_scale"
+        )
         if not isinstance(random_flip, bool):
             raise ValueError(
                 "`random_flip` must be True or False. Received: "
@@ -206,6 +208,11 @@ class HybridPMMClassifier(PMMClassifierTask):
         )
         self.build((None,) + self.image_shape)
         self.compile()
+
+    def check_inputs(self, x):
+        """Rejects NaN/inf and pixels outside 0..1/input_scale (0..255)."""
+        super().check_inputs(x)
+        _validation.check_pixel_range(x, self.input_scale)
 
     def check_input_shape(self, shape):
         _validation.check_image_batch_shape(

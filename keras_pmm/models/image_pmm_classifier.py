@@ -101,7 +101,9 @@ class ImagePMMClassifier(PMMClassifierTask):
         self.which = which
         self.method = method
         self.normalization = normalization
-        self.input_scale = float(input_scale)
+        self.input_scale = _validation.check_positive(
+            input_scale, "input_scale"
+        )
         self.intensity_exponent = _validation.check_positive(
             intensity_exponent, "intensity_exponent"
         )
@@ -192,10 +194,9 @@ class ImagePMMClassifier(PMMClassifierTask):
         return ops.reshape(logits, (-1, self.num_classes))
 
     def check_inputs(self, x):
-        """Rejects NaN/inf, and negative pixels when an exponent applies."""
+        """Rejects NaN/inf and pixels outside 0..1/input_scale (0..255)."""
         super().check_inputs(x)
-        if self.intensity_exponent != 1.0:
-            _validation.check_non_negative(x, "x")
+        _validation.check_pixel_range(x, self.input_scale)
 
     def get_config(self):
         return {

@@ -91,3 +91,54 @@ def test_wrong_array_shape_and_values(tmp_path):
         read_images(tmp_path / "nan.npy")
     with pytest.raises(FileNotFoundError, match="No such file"):
         read_images(tmp_path / "missing.png")
+
+
+class TestPixelRanges:
+    """Issue 31, item 6: every image is scaled to 0..255 or refused."""
+
+    def test_sixteen_bit_png_is_scaled_to_0_255(self, tmp_path):
+        from PIL import Image
+
+        path = tmp_path / "digit16.png"
+        Image.fromarray(_digit().astype("uint16") * 257).save(path)
+        with Image.open(path) as image:
+            assert image.mode.startswith("I")  # Pillow reads 16-bit grey
+        images = read_images(path, invert="no")
+        np.testing.assert_allclose(images[0], _digit(), atol=1e-3)
+
+    def test_dark_strokes_on_a_transparent_canvas_are_strokes(self, tmp_path):
+        from PIL import Image
+
+        rgba = np.zeros((28, 28, 4), "uint8")  # transparent black
+        rgba[6:22, 12:16] = (0, 0, 0, 255)  # opaque black ink
+        path = tmp_path / "drawn.png"
+        Image.fromarray(rgba, mode="RGBA").save(path)
+        # Laid on white, then inverted to light-on-dark like MNIST.
+        np.testing.assert_allclose(read_images(path)[0], _digit(), atol=1e-3)
+
+    @pytest.mark.parametrize(
+        "array,message",
+        [
+            (_digit().astype("float32") - 127.5, "standardised"),
+            (_digit().astype("uint16") * 257, "divide by 257"),
+            (np.full((28, 28), "a"), "expected numbers"),
+            (np.zeros((0, 28, 28)), "no images"),
+        ],
+        ids=["negative", "sixteen_bit", "strings", "empty"],
+    )
+    def test_npy_outside_the_pixel_range_is_refused(
+        self, tmp_path, array, message
+    ):
+        np.save(tmp_path / "x.npy", array)
+        with pytest.raises(ValueError, match=message):
+            read_images(tmp_path / "x.npy")
+
+    def test_npy_intensities_in_0_1_are_scaled(self, tmp_path):
+        np.save(tmp_path / "x.npy", _digit() / 255.0)
+        np.testing.assert_allclose(
+            read_images(tmp_path / "x.npy", invert="no")[0], _digit(), atol=1e-3
+        )
+        np.save(tmp_path / "b.npy", _digit() > 0)
+        np.testing.assert_allclose(
+            read_images(tmp_path / "b.npy", invert="no")[0], _digit()
+        )
