@@ -230,6 +230,13 @@ def _regression(model, x, conformal, batch_size, prediction):
             "epistemic": epistemic,
             "aleatoric": aleatoric,
         }
+    elif isinstance(prediction, (list, tuple)):
+        raise ValueError(
+            f"`model` has {len(prediction)} outputs; predict_with_uncertainty "
+            "takes a model with one output (class probabilities or "
+            "regression values): wrap the output you want in a "
+            "keras.Model(model.inputs, model.outputs[i])."
+        )
     else:
         mean = _checks.as_numpy(prediction, "model.predict(x)")
         result = {"mean": mean}

@@ -165,3 +165,15 @@ def test_kind_of_a_model_without_probabilities():
         predict_with_uncertainty(
             PMMClassifier(num_classes=2, n=4), X, kind="regression"
         )
+
+
+def test_a_model_with_several_outputs_is_refused_clearly():
+    import keras
+
+    inputs = keras.Input((3,))
+    model = keras.Model(
+        inputs,
+        [keras.layers.Dense(2)(inputs), keras.layers.Dense(1)(inputs)],
+    )
+    with pytest.raises(ValueError, match="has 2 outputs"):
+        predict_with_uncertainty(model, X)
