@@ -343,6 +343,7 @@ def export(args):
     else:
         _, preset = _folder_and_preset(name)
         model = _load_model(name)  # a preset without weights: usage error
+    model = _posterior_draws(model, args.posterior_draws)
     representative = None
     if args.quantize == "int8":
         if preset is None:
@@ -380,6 +381,23 @@ def export(args):
         + (f", {len(names)} class names inside" if names else "")
         + ")"
     )
+
+
+def _posterior_draws(model, draws):
+    """`model`, or with `draws` its S seeded posterior draws as one ensemble
+    (a Bayesian model only)."""
+    if draws is None:
+        return model
+    posterior_ensemble = getattr(model, "posterior_ensemble", None)
+    if posterior_ensemble is None:
+        raise UsageError(
+            "--posterior-draws applies to Bayesian models "
+            f"(BayesianImagePMMClassifier); this is a {type(model).__name__}."
+        )
+    try:
+        return posterior_ensemble(draws)
+    except ValueError as error:
+        raise UsageError(error) from error
 
 
 def demo(args):

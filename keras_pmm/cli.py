@@ -215,6 +215,14 @@ def _parser():
         help="Jacobi sweeps of the exported eigensolver (default: from n)",
     )
     export.add_argument(
+        "--posterior-draws",
+        type=positive_int,
+        default=None,
+        metavar="S",
+        help="a Bayesian preset: export S seeded posterior draws as one "
+        "ensemble graph (keeps its uncertainty; default: the posterior mean)",
+    )
+    export.add_argument(
         "--data-dir", default=None, help="folder of IDX files (for int8)"
     )
 

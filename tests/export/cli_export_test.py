@@ -15,6 +15,7 @@ import pytest
 from keras_pmm import cli
 from keras_pmm import export
 from keras_pmm import models
+from keras_pmm.export.litert import TFLiteModel
 from tests.export import keras_fixtures
 
 SAMPLES = pathlib.Path(__file__).resolve().parents[2] / "zoo" / "samples"
@@ -309,3 +310,40 @@ def test_predict_takes_the_users_own_keras_files(tmp_path, capsys):
     np.testing.assert_allclose(rows, outputs, rtol=1e-5, atol=1e-6)
     status, _, err = _predict(capsys, tmp_path / "none.keras", "x.npy")
     assert status == 2 and "No such file" in err
+
+
+def test_posterior_draws_apply_to_bayesian_models_only(tmp_path, capsys):
+    status = cli.main(
+        ["export", "pmm_mnist", "--format", "tflite",
+         "--out", str(tmp_path / "m.tflite"),
+         "--posterior-draws", "3"]
+    )  # fmt: skip
+    assert status == 2
+    assert "--posterior-draws applies to Bayesian models" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "m.tflite").exists()
+
+
+@pytest.mark.large
+def test_bayesian_model_exports_its_posterior_draws(tmp_path):
+    """Issue 31, item 7: an exported Bayesian model was its posterior mean,
+    without the draws' disagreement (mutual information)."""
+    from keras_pmm import uq
+
+    model = uq.BayesianImagePMMClassifier(3, n=4, num_samples=2, seed=0)
+    model.save(tmp_path / "bayes.keras")
+    out = tmp_path / "draws.tflite"
+    result = _keras_pmm(
+        "export", str(tmp_path / "bayes.keras"), "--format", "tflite",
+        "--out", str(out),
+        "--posterior-draws", "2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    litert = TFLiteModel(out)
+    assert "mutual_information" in litert.output_names
+    images = np.random.default_rng(0).integers(0, 256, (4, 28, 28))
+    expected = model.posterior_ensemble().predict(images, verbose=0)
+    np.testing.assert_allclose(
+        litert.predict(images.astype("float32")), expected, atol=1e-4
+    )
