@@ -146,10 +146,32 @@ def is_probabilities(outputs, atol=1e-3):
     )
 
 
+def check_finite_outputs(path, outputs):
+    """Raises `UsageError` if a model returned NaN or inf for some input of
+    `path`: printed, it would read as an answer (`0 (nan)`, exit 0)."""
+    outputs = np.asarray(outputs)
+    if not np.issubdtype(outputs.dtype, np.number):
+        return
+    bad = ~np.all(np.isfinite(outputs.reshape(len(outputs), -1)), axis=-1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise UsageError(
+            f"the model returned NaN or inf for {int(bad.sum())} of the "
+            f"{len(outputs)} inputs of {path} (first: input {first}); "
+            "nothing is printed for a broken answer. A quantised file may "
+            "not handle these inputs: try the float32 export."
+        )
+
+
 def print_rows(path, outputs):
     """Prints a line about the file, then one comma-separated row of outputs
-    per input (a matrix output flattened in C order)."""
+    per input (a matrix output flattened in C order).
+
+    Raises:
+        UsageError: an output holds NaN or inf.
+    """
     outputs = np.asarray(outputs)
+    check_finite_outputs(path, outputs)
     print(
         f"{path}: {len(outputs)} inputs -> outputs of shape "
         f"{outputs.shape[1:]}, one comma-separated row each"
@@ -191,7 +213,11 @@ def print_top_k(path, probabilities, class_names, top_k, uncertainty=None):
     then `name (probability)` in descending order; with `uncertainty` (a
     `keras_pmm.uq.predict_with_uncertainty` dict) then `| entropy H nats`
     and, where defined, `mutual information I nats`.
+
+    Raises:
+        UsageError: the probabilities hold NaN or inf.
     """
+    check_finite_outputs(path, probabilities)
     top_k = min(top_k, len(class_names))
     for index, row in enumerate(probabilities):
         label = path if len(probabilities) == 1 else f"{path}[{index}]"

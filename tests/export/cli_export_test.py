@@ -347,3 +347,17 @@ def test_bayesian_model_exports_its_posterior_draws(tmp_path):
     np.testing.assert_allclose(
         litert.predict(images.astype("float32")), expected, atol=1e-4
     )
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [np.array([[0.5, 0.5], [np.nan, np.nan]]), np.array([[1.0], [np.inf]])],
+    ids=["probabilities", "rows"],
+)
+def test_predict_refuses_to_print_nan_answers(outputs, capsys):
+    """Issue 31, item 3: a float16 file's NaN printed as `0 (nan)`, exit 0."""
+    from keras_pmm import _cli_litert
+
+    with pytest.raises(_cli_litert.UsageError, match="1 of the 2 inputs"):
+        _cli_litert.print_outputs("x.npy", outputs, ["a", "b"], top_k=1)
+    assert capsys.readouterr().out == ""
