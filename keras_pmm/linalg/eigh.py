@@ -1,5 +1,7 @@
 """One `eigh` entry point with a gradient that survives degenerate spectra."""
 
+import keras
+import numpy as np
 from keras import ops
 
 from keras_pmm import _backend
@@ -47,8 +49,11 @@ def _broadened_inverse_gaps(eigenvalues, broadening):
     """
     radius = ops.max(ops.abs(eigenvalues), axis=-1)[..., None, None]
     radius = ops.where(radius > 0, radius, ops.ones_like(radius))
-    exponent = ops.floor(ops.log2(radius))
-    reciprocal = ops.power(ops.cast(2.0, radius.dtype), -exponent)
+    # 2^-e must stay a normal number (a subnormal is flushed to zero and F
+    # became 0 / 0 for spectra above 2^127 in float32): e <= maxexp - 2.
+    largest = np.finfo(keras.backend.standardize_dtype(radius.dtype)).maxexp
+    exponent = ops.minimum(ops.floor(ops.log2(radius)), largest - 2)
+    reciprocal = ops.power(ops.full_like(radius, 2.0), -exponent)
     gaps = (eigenvalues[..., None, :] - eigenvalues[..., :, None]) * reciprocal
     unit_broadening = broadening * radius * reciprocal  # b s / 2^e, in [b, 2b)
     return gaps / (ops.square(gaps) + ops.square(unit_broadening)) * reciprocal
@@ -88,6 +93,20 @@ def _with_perturbation_gradient(
         eigenvalues + first_order_values,
         eigenvectors + _precision.matmul(eigenvectors, inverse_gaps * coupling),
     )
+
+
+def _check_matrix_dtype_and_size(h):
+    """Raises unless `h` holds floats or complex numbers and n >= 1."""
+    dtype = keras.backend.standardize_dtype(h.dtype)
+    if not dtype.startswith(("float", "bfloat", "complex")):
+        raise ValueError(
+            "`h` must be a float or complex tensor (cast integer matrices "
+            f"first). Received: h.dtype={dtype}"
+        )
+    if h.shape[-1] == 0:
+        raise ValueError(
+            f"`h` must be at least 1 x 1. Received: h.shape={tuple(h.shape)}"
+        )
 
 
 def eigh(
@@ -142,8 +161,9 @@ def eigh(
         in `h`'s dtype or, for float16/bfloat16 `h`, float32.
 
     Raises:
-        ValueError: `h` is not square, holds NaN/inf, or is not Hermitian
-            (with `validate=True`), or `method` is unknown.
+        ValueError: `h` is not square, is 0 x 0, has an integer or bool
+            dtype, holds NaN/inf, or is not Hermitian (with
+            `validate=True`), or `method` is unknown.
 
     Example:
     >>> import numpy as np
@@ -156,6 +176,7 @@ def eigh(
     method, sweeps, unroll = _inference.solver(method, sweeps)
     h = _backend.to_tensor(h)
     _validation.check_square(h.shape, "h")
+    _check_matrix_dtype_and_size(h)
     if validate:
         _validation.check_hermitian(h, "h")
     dtype = _precision.working_dtype(h.dtype)

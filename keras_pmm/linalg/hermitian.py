@@ -174,6 +174,8 @@ def unit_scaled(h):
         magnitude = ops.maximum(ops.abs(ops.real(h)), ops.abs(ops.imag(h)))
     scale = ops.max(magnitude, axis=(-2, -1), keepdims=True)
     scale = ops.where(scale > 0, scale, ops.ones_like(scale))
-    root = ops.power(ops.cast(2.0, scale.dtype), ops.floor(ops.log2(scale) / 2))
+    # full_like, not a cast scalar: Keras's torch power of a 0-d float64
+    # tensor returns float32 (2^511 became inf, and float64 spectra NaN).
+    root = ops.power(ops.full_like(scale, 2.0), ops.floor(ops.log2(scale) / 2))
     divisor = complex_from_parts(root) if is_complex(h) else root
     return h / divisor / divisor, root
