@@ -97,10 +97,16 @@ def check_image_shape(input_shape, owner):
     shape = None if input_shape is None else tuple(input_shape)
     if shape is not None and len(shape) == 4 and shape[-1] == 1:
         shape = shape[:-1]
-    if shape is None or len(shape) != 3 or shape[1] is None or shape[2] is None:
+    if (
+        shape is None
+        or len(shape) != 3
+        or shape[1] is None
+        or shape[2] is None
+        or min(shape[1], shape[2]) < 1
+    ):
         raise ValueError(
             f"{owner} expects images of shape (batch, H, W) or (batch, H, W, "
-            f"1) with known H and W. Received: input_shape={input_shape}"
+            f"1) with known H, W >= 1. Received: input_shape={input_shape}"
         )
     return shape[1], shape[2]
 

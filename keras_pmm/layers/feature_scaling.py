@@ -165,6 +165,11 @@ class _Moments:
         self.count = 0
 
     def update(self, batch):
+        if batch.ndim == 0 or batch.shape[-1] == 0:
+            raise ValueError(
+                "`adapt` data must be (samples, ..., d) with d >= 1 "
+                f"features. Received: shape={batch.shape}"
+            )
         if batch.ndim == 1:
             batch = batch[:, None]
         batch = batch.reshape(-1, batch.shape[-1]).astype("float64")
