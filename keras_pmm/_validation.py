@@ -106,7 +106,7 @@ def check_image_shape(input_shape, owner):
     ):
         raise ValueError(
             f"{owner} expects images of shape (batch, H, W) or (batch, H, W, "
-            f"1) with known H, W >= 1. Received: input_shape={input_shape}"
+            f"1) with known H and W >= 1. Received: input_shape={input_shape}"
         )
     return shape[1], shape[2]
 

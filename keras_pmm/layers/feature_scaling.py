@@ -158,6 +158,12 @@ class FeatureScaling(keras.layers.Layer):
         }
 
 
+# Spreads below float32's smallest normal number count as constant
+# features: dividing by a subnormal spread stored in float32 gave inf/NaN
+# (minmax of [0, 1e-45]).
+_TINY_SPREAD = float(np.finfo("float32").tiny)
+
+
 class _Moments:
     """Running min, max, mean and variance over batches (float64)."""
 
@@ -202,8 +208,8 @@ class _Moments:
             raise ValueError("`adapt` needs at least one sample.")
         if mode == "standard":
             scale = np.sqrt(self.m2 / self.count)
-            return self.mean, np.where(scale > 0, scale, 1.0)
+            return self.mean, np.where(scale > _TINY_SPREAD, scale, 1.0)
         low, high = feature_range
         spread = self.maximum - self.minimum
-        scale = np.where(spread > 0, spread / (high - low), 1.0)
+        scale = np.where(spread > _TINY_SPREAD, spread / (high - low), 1.0)
         return self.minimum - low * scale, scale

@@ -49,10 +49,11 @@ def _broadened_inverse_gaps(eigenvalues, broadening):
     """
     radius = ops.max(ops.abs(eigenvalues), axis=-1)[..., None, None]
     radius = ops.where(radius > 0, radius, ops.ones_like(radius))
-    # 2^-e must stay a normal number (a subnormal is flushed to zero and F
-    # became 0 / 0 for spectra above 2^127 in float32): e <= maxexp - 2.
+    # 2^-e must stay a finite normal number (a subnormal is flushed to zero
+    # and F became 0 / 0 for spectra above 2^127 in float32; 2^128 is inf
+    # for subnormal spectra): |e| <= maxexp - 2.
     largest = np.finfo(keras.backend.standardize_dtype(radius.dtype)).maxexp
-    exponent = ops.minimum(ops.floor(ops.log2(radius)), largest - 2)
+    exponent = ops.clip(ops.floor(ops.log2(radius)), 2 - largest, largest - 2)
     reciprocal = ops.power(ops.full_like(radius, 2.0), -exponent)
     gaps = (eigenvalues[..., None, :] - eigenvalues[..., :, None]) * reciprocal
     unit_broadening = broadening * radius * reciprocal  # b s / 2^e, in [b, 2b)
@@ -103,9 +104,10 @@ def _check_matrix_dtype_and_size(h):
             "`h` must be a float or complex tensor (cast integer matrices "
             f"first). Received: h.dtype={dtype}"
         )
-    if h.shape[-1] == 0:
+    if 0 in tuple(h.shape):
         raise ValueError(
-            f"`h` must be at least 1 x 1. Received: h.shape={tuple(h.shape)}"
+            "`h` is empty: it must hold at least one matrix of at least 1 x "
+            f"1. Received: h.shape={tuple(h.shape)}"
         )
 
 
@@ -161,7 +163,7 @@ def eigh(
         in `h`'s dtype or, for float16/bfloat16 `h`, float32.
 
     Raises:
-        ValueError: `h` is not square, is 0 x 0, has an integer or bool
+        ValueError: `h` is not square, is empty, has an integer or bool
             dtype, holds NaN/inf, or is not Hermitian (with
             `validate=True`), or `method` is unknown.
 
