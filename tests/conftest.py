@@ -4,8 +4,25 @@ import os
 
 import keras
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings
 
 pytest_plugins = ["pytester"]
+
+# Hypothesis profiles of the property-based fuzz (tests/fuzz). "ci", the
+# default, is reproducible (derandomize: the same inputs on every run) and
+# keeps each entry's drawn examples to what tests/fuzz/strategies.budget
+# asks; "deep" (HYPOTHESIS_PROFILE=deep, run by the large test
+# tests/fuzz/deep_test.py) draws ten times as many, from a fresh seed.
+_FUZZ = dict(
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("ci", max_examples=100, derandomize=True, **_FUZZ)
+settings.register_profile("deep", max_examples=1000, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Where the real data sets are looked for when KERAS_PMM_DATA_DIR is unset:
 # the `shared/datasets` folder beside the checkout, as the Makefile does.
