@@ -172,8 +172,7 @@ def check_pixel_range(x, input_scale, name="x"):
         hint = " 16-bit images (0..65535) need dividing by 257 first."
     elif low < 0:
         hint = (
-            " Pass raw pixel intensities, not standardised or centred "
-            "images."
+            " Pass raw pixel intensities, not standardised or centred images."
         )
     raise ValueError(
         f"`{name}` must hold pixel intensities in 0..{top:g} (the model "
