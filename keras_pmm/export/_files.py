@@ -24,6 +24,7 @@ import shutil
 import tempfile
 
 CLASS_NAMES_KEY = "class_names"
+PIXEL_RANGE_KEY = "pixel_range"
 # The margin of free space an export needs beyond its weights (graph,
 # converter metadata).
 SPACE_MARGIN_BYTES = 2**20
@@ -61,15 +62,29 @@ def tflite_class_names(content):
 
     Reads the flatbuffer with LiteRT's schema only (no TensorFlow).
     """
+    return tflite_metadata(content, CLASS_NAMES_KEY)
+
+
+def tflite_metadata(content, key):
+    """The JSON value of metadata entry `key` of a `.tflite` file's bytes,
+    or None (LiteRT's schema only, no TensorFlow)."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(bytearray(content), 0)
     for i in range(model.MetadataLength()):
         entry = model.Metadata(i)
-        if (entry.Name() or b"").decode() == CLASS_NAMES_KEY:
+        if (entry.Name() or b"").decode() == key:
             data = model.Buffers(entry.Buffer()).DataAsNumpy()
             return json.loads(bytes(data).decode("utf-8"))
     return None
+
+
+def tflite_with_pixel_range(content, high):
+    """`content` with metadata `pixel_range` = [0, high]: the raw pixel
+    range of an image model's input, which `TFLiteModel` checks."""
+    return _tflite_with_metadata(
+        content, PIXEL_RANGE_KEY, json.dumps([0.0, float(high)]).encode()
+    )
 
 
 def _onnx_class_names(path):

@@ -422,7 +422,19 @@ def export(
         tflite_ops.check_builtin_ops(content)
         if quantization is not None:
             check_finite_outputs(content, model, spec, representative_data)
+        input_scale = _input_scale(model)
+        if input_scale is not None:
+            content = _files.tflite_with_pixel_range(content, 1 / input_scale)
         _files.write_file(path, content, class_names)
     else:
         content = onnx_bytes(model, input_dtype=input_dtype, sweeps=sweeps)
         _files.write_file(path, content, class_names)
+
+
+def _input_scale(model):
+    """An image model's `input_scale` (raw pixels times it are the 0..1
+    intensities; an ensemble's members' own), or None."""
+    members = getattr(model, "members", None)
+    model = members[0] if members else model
+    scale = getattr(model, "input_scale", None)
+    return None if scale is None else float(scale)

@@ -26,6 +26,9 @@ class TFLiteModel:
 
     Attributes:
         class_names: list of class names, or None.
+        pixel_range: [low, high] raw pixel range of an image model exported
+            by keras_pmm (metadata entry `pixel_range`, [0, 255] for the zoo's
+            models; `predict` refuses inputs outside it), or None.
         input_shape: the input shape with -1 for the (resizable) batch.
         input_dtype: numpy dtype of the input.
         output_names: the file's output names (`outputs`, plus `entropy`,
@@ -68,6 +71,9 @@ class TFLiteModel:
                 model_content=content, num_threads=num_threads
             )
             self.class_names = _files.tflite_class_names(content)
+            self.pixel_range = _files.tflite_metadata(
+                content, _files.PIXEL_RANGE_KEY
+            )
         except (ValueError, RuntimeError) as error:
             raise ValueError(
                 f"Cannot read {self.path} as a LiteRT model: {error}"
@@ -129,7 +135,9 @@ class TFLiteModel:
             dict of numpy arrays, keyed by `output_names`.
 
         Raises:
-            ValueError: inputs of the wrong shape, or an empty batch.
+            ValueError: inputs of the wrong shape, an empty batch, or
+                pixels outside `pixel_range` (negative, standardised or
+                16-bit images given to an image model).
         """
         inputs = np.asarray(inputs)
         expected = self.input_shape[1:]
@@ -147,6 +155,8 @@ class TFLiteModel:
             inputs.min(initial=0) < 0 or inputs.max(initial=0) > 255
         ):
             raise ValueError(f"{self.path.name} takes uint8 pixels 0..255.")
+        if self.pixel_range is not None:
+            _check_pixel_range(self.path.name, inputs, *self.pixel_range)
         if inputs.shape[0] != self._batch:
             self.interpreter.resize_tensor_input(
                 self._input["index"], inputs.shape
@@ -161,6 +171,24 @@ class TFLiteModel:
             name: np.array(self.interpreter.get_tensor(index))
             for name, index in self.output_indices.items()
         }
+
+
+def _check_pixel_range(name, inputs, low, high):
+    """Raises unless image `inputs` lie in the model's raw pixel range
+    (metadata `pixel_range`, with the Keras models' slack for interpolation
+    overshoot)."""
+    if not np.issubdtype(inputs.dtype, np.number):
+        raise ValueError(f"{name} takes numeric pixels in {low:g}..{high:g}.")
+    slack = 1e-3 * (high - low)
+    smallest, largest = float(inputs.min()), float(inputs.max())
+    if not np.isfinite(smallest + largest):
+        raise ValueError(f"{name} takes finite pixels; received NaN or inf.")
+    if smallest < low - slack or largest > high + slack:
+        raise ValueError(
+            f"{name} takes raw pixels in {low:g}..{high:g}. Received values "
+            f"in {smallest:g}..{largest:g} (standardised or 16-bit images "
+            "give wrong answers: pass raw intensities)."
+        )
 
 
 def _named_outputs(interpreter):

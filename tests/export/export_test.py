@@ -483,3 +483,20 @@ def test_builtins_check_names_flex_ops_and_their_layer():
         export.NotBuiltinError, match="FlexMatrixDeterminant.*'odd_layer'"
     ):
         export.check_builtin_ops(content)
+
+
+def test_tflite_image_models_refuse_pixels_outside_their_range(exported):
+    """Issue 31, item 6: a float32 `.tflite` image model took standardised
+    or 16-bit pixels without a word; it records its raw pixel range in its
+    metadata (`pixel_range`) and `TFLiteModel` checks it."""
+    model, _, paths = exported["image_classifier_deskew"]
+    litert = TFLiteModel(paths["tflite", None])
+    assert litert.pixel_range == [0.0, 255.0]
+    x = images(2, 8, 8).astype("float32")
+    assert np.all(np.isfinite(litert.predict(x)))
+    with pytest.raises(ValueError, match=r"raw pixels in 0\.\.255.*-1"):
+        litert.predict(x - 128.0)
+    with pytest.raises(ValueError, match=r"0\.\.255.*65535"):
+        litert.predict(x * 257.0)
+    plain = TFLiteModel(exported["classifier"][2]["tflite", None])
+    assert plain.pixel_range is None  # not an image model: no range
