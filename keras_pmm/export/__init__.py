@@ -335,6 +335,11 @@ def export_model(
         class_names=class_names,
         sweeps=sweeps,
     )
+    if not isinstance(model, (str, pathlib.Path, keras.Model)):
+        raise TypeError(
+            "`model` must be a keras.Model, a preset name or a preset "
+            f"folder. Received: {type(model).__name__}"
+        )
     if keras.backend.backend() != "tensorflow":
         from keras_pmm.export import _subprocess
 

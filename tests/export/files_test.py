@@ -265,3 +265,13 @@ def test_tflite_model_names_a_file_that_is_not_a_model(tmp_path):
     bad.write_text("hello")
     with pytest.raises(ValueError, match="Cannot read .*notes.tflite"):
         TFLiteModel(bad)
+
+
+def test_export_model_names_a_model_of_the_wrong_type(tmp_path):
+    """Found by the fuzz: on JAX and PyTorch an object that is no model
+    reached the export worker and failed there with an AttributeError."""
+    from keras_pmm import export
+
+    with pytest.raises(TypeError, match="must be a keras.Model.*object"):
+        export.export_model(object(), tmp_path / "m.tflite", "tflite")
+    assert not (tmp_path / "m.tflite").exists()
