@@ -331,3 +331,26 @@ def load_script(path):
 def load_benchmark(name):
     """The script benchmarks/NAME.py as a module."""
     return load_script(f"benchmarks/{name}.py")
+
+
+class StopAfterEpoch(keras.callbacks.Callback):
+    """Simulates a Ctrl-C at the end of epoch `epoch` (1-based)."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
+class EpochRecorder(keras.callbacks.Callback):
+    """Records the (0-based) epochs that begin, in `seen`."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)

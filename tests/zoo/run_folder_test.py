@@ -17,30 +17,11 @@ import pytest
 from keras_pmm import zoo
 from keras_pmm.zoo import run_folder
 from keras_pmm.zoo import training
+from tests.test_case import EpochRecorder
+from tests.test_case import StopAfterEpoch
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OSCILLATOR = "pmm_anharmonic_oscillator"
-
-
-class _StopAfter(keras.callbacks.Callback):
-    """A Ctrl-C at the end of an epoch."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epoch:
-            raise KeyboardInterrupt
-
-
-class _Epochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.seen.append(epoch)
 
 
 def _dense():
@@ -213,7 +194,7 @@ def test_an_interrupted_run_says_how_to_resume_and_from_which_epoch(
             output=tmp_path,
             verbose=0,
             command=command,
-            callbacks=[_StopAfter(2)],
+            callbacks=[StopAfterEpoch(2)],
         )
     err = capsys.readouterr().err
     assert "interrupted; epochs 1-2 of 3 are saved in" in err
@@ -228,7 +209,7 @@ def test_an_interrupted_run_says_how_to_resume_and_from_which_epoch(
         )
     assert "max_train_examples None (now 4)" in str(info.value)
     assert "train_examples 10 (now 4)" in str(info.value)
-    epochs = _Epochs()
+    epochs = EpochRecorder()
     metadata = training.train(
         OSCILLATOR, output=tmp_path, verbose=1, callbacks=[epochs]
     )
@@ -247,13 +228,16 @@ def test_overwrite_starts_an_unreadable_interrupted_run_over(
 ):
     with pytest.raises(KeyboardInterrupt):
         training.train(
-            OSCILLATOR, output=tmp_path, verbose=0, callbacks=[_StopAfter(1)]
+            OSCILLATOR,
+            output=tmp_path,
+            verbose=0,
+            callbacks=[StopAfterEpoch(1)],
         )
     weights = tmp_path / "checkpoints" / "epoch_0001.weights.h5"
     weights.write_bytes(weights.read_bytes()[:96])
     with pytest.raises(run_folder.RunFolderError, match="cannot be read"):
         training.train(OSCILLATOR, output=tmp_path, verbose=0)
-    epochs = _Epochs()
+    epochs = EpochRecorder()
     # Other settings are fine: the interrupted run is discarded.
     metadata = training.train(
         OSCILLATOR,
@@ -309,7 +293,7 @@ training.train("{OSCILLATOR}", output=r"{tmp_path}", verbose=0)
     checkpoints = tmp_path / "checkpoints"
     assert run_folder.checkpoint_epochs(checkpoints) == [1]
     assert (tmp_path / run_folder.LOCK_FILE).exists()  # the dead run's
-    epochs = _Epochs()
+    epochs = EpochRecorder()
     metadata = training.train(
         OSCILLATOR, output=tmp_path, verbose=0, callbacks=[epochs]
     )

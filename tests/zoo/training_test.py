@@ -13,6 +13,8 @@ import pytest
 from keras_pmm import zoo
 from keras_pmm.zoo import run_folder
 from keras_pmm.zoo import training
+from tests.test_case import EpochRecorder
+from tests.test_case import StopAfterEpoch
 
 
 def test_validation_split_is_seeded_and_disjoint():
@@ -27,27 +29,6 @@ def test_validation_split_is_seeded_and_disjoint():
         training.split_validation(x, y, 100, seed=0)
 
 
-class _StopAfter(keras.callbacks.Callback):
-    """Simulates an interruption at the end of an epoch."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epoch:
-            raise KeyboardInterrupt
-
-
-class _Epochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.seen.append(epoch)
-
-
 def test_interrupted_run_resumes_and_writes_a_loadable_preset(
     tmp_path, data_dir, capsys
 ):
@@ -59,14 +40,14 @@ def test_interrupted_run_resumes_and_writes_a_loadable_preset(
         verbose=0,
     )
     with pytest.raises(KeyboardInterrupt):
-        training.train("pmm_mnist", callbacks=[_StopAfter(2)], **kwargs)
+        training.train("pmm_mnist", callbacks=[StopAfterEpoch(2)], **kwargs)
     checkpoints = tmp_path / "checkpoints"
     assert run_folder.checkpoint_epochs(checkpoints) == [2, 1]
     record = json.loads((checkpoints / "epoch_0002.json").read_text())
     assert record["record"]["epochs_done"] == 2
     assert record["settings"]["max_train_examples"] == 512
     assert "resume from epoch 3" in capsys.readouterr().err
-    epochs = _Epochs()
+    epochs = EpochRecorder()
     metadata = training.train(
         "pmm_mnist", callbacks=[epochs], **{**kwargs, "verbose": 2}
     )
