@@ -37,8 +37,10 @@ def apply_temperature(probabilities, temperature):
     """
     probabilities = _checks.probabilities(probabilities, min_rank=1)
     temperature = _positive(temperature, "temperature")
-    logits = np.log(np.maximum(probabilities, _TINY)) / temperature
-    logits -= logits.max(axis=-1, keepdims=True)
+    # Shifted before dividing: log p - max log p <= 0, so a tiny T sends
+    # the others to -inf (exp 0) and the top classes to 0, never inf - inf.
+    logits = np.log(np.maximum(probabilities, _TINY))
+    logits = (logits - logits.max(axis=-1, keepdims=True)) / temperature
     scaled = np.exp(logits)
     return scaled / scaled.sum(axis=-1, keepdims=True)
 
