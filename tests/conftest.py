@@ -13,7 +13,9 @@ pytest_plugins = ["pytester"]
 # default, is reproducible (derandomize: the same inputs on every run) and
 # keeps each entry's drawn examples to what tests/fuzz/strategies.budget
 # asks; "deep" (HYPOTHESIS_PROFILE=deep, run by the large test
-# tests/fuzz/deep_test.py) draws ten times as many, from a fresh seed.
+# tests/fuzz/deep_test.py with KERAS_PMM_DEEP_FUZZ=1) draws ten times as
+# many, from a fresh seed (a fixed one where `CI` is set, so that a CI run
+# is reproducible).
 _FUZZ = dict(
     deadline=None,
     database=None,
@@ -21,7 +23,12 @@ _FUZZ = dict(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("ci", max_examples=100, derandomize=True, **_FUZZ)
-settings.register_profile("deep", max_examples=1000, **_FUZZ)
+settings.register_profile(
+    "deep",
+    max_examples=1000,
+    derandomize=bool(os.environ.get("CI")),
+    **_FUZZ,
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # Where the real data sets are looked for when KERAS_PMM_DATA_DIR is unset:
